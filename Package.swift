@@ -1,0 +1,45 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+/// Glimpse: CLIP, BLIP and OWL-ViT inference in Swift.
+///
+/// Hot elementwise kernels live in the C target `CGlimpseKernels`, compiled once per
+/// instruction-set level (AVX-512, AVX2, baseline) and chosen at run time, so library users
+/// get fast code without special compiler flags. GEMM goes to BLAS: OpenBLAS on Linux,
+/// Accelerate on Apple platforms.
+
+
+let package = Package(
+    name: "Glimpse",
+    platforms: [.macOS(.v14)],
+    products: [
+        .library(name: "Glimpse", targets: ["Glimpse"]),
+        .executable(name: "glimpse", targets: ["glimpse"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        .systemLibrary(name: "CBLAS", pkgConfig: "openblas",
+                       providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CTurboJPEG", pkgConfig: "libturbojpeg",
+                       providers: [.apt(["libturbojpeg0-dev"]), .brew(["jpeg-turbo"])]),
+        .systemLibrary(name: "CPNG", pkgConfig: "libpng16",
+                       providers: [.apt(["libpng-dev"]), .brew(["libpng"])]),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .target(name: "CGlimpseKernels"),
+        .target(name: "GlimpseCore",
+                dependencies: ["CGlimpseKernels", .target(name: "CBLAS", condition: .when(platforms: [.linux]))]),
+        .target(name: "GlimpseText", dependencies: ["GlimpseCore", "CZlib"]),
+        .target(name: "GlimpseImage", dependencies: ["GlimpseCore", "CTurboJPEG", "CPNG"]),
+        .target(name: "Glimpse", dependencies: ["GlimpseCore", "GlimpseText", "GlimpseImage"]),
+        .executableTarget(name: "glimpse", dependencies: [
+            "Glimpse", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .testTarget(name: "GlimpseCoreTests", dependencies: ["GlimpseCore"]),
+        .testTarget(name: "GlimpseTextTests", dependencies: ["GlimpseText"]),
+        .testTarget(name: "GlimpseImageTests", dependencies: ["GlimpseImage"]),
+        .testTarget(name: "GlimpseTests", dependencies: ["Glimpse"]),
+        .testTarget(name: "CLITests", dependencies: ["glimpse"]),
+    ]
+)

@@ -1,0 +1,1 @@
+int glimpse_kernels_placeholder;
