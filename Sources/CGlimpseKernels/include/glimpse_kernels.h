@@ -1,1 +1,66 @@
+#ifndef GLIMPSE_KERNELS_H
+#define GLIMPSE_KERNELS_H
+/*
+ * Glimpse's elementwise and row-wise kernels, plus the worker pool that runs them.
+ *
+ * Each kernel is compiled for several instruction-set levels (AVX-512, AVX2+FMA, baseline)
+ * and the best one is chosen at load time, so callers need no special compiler flags.
+ * All arrays are fp32, contiguous, row-major. Kernels split their work over the pool
+ * themselves when it is large enough to pay for it.
+ */
+#include <stddef.h>
+#include <stdint.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- Worker pool -------------------------------------------------------------------- */
+
+/* A unit of parallel work: process items [begin, end). */
+typedef void (*gl_task_fn)(void *context, long begin, long end);
+
+/* Runs fn over [0, n) split into contiguous chunks of at least `grain` items, on the
+ * calling thread plus the pool's workers; returns when every chunk is done. Workers
+ * spin briefly between jobs (waking a sleeping thread costs tens of microseconds), then
+ * sleep. Nested calls from inside a task run serially on the calling thread. */
+void gl_parallel_for(long n, long grain, gl_task_fn fn, void *context);
+
+/* Number of threads that take part (the caller included). Default: online CPUs, or
+ * GLIMPSE_NUM_THREADS when set. Setting it restarts the pool. */
+int gl_num_threads(void);
+void gl_set_num_threads(int n);
+
+/* ---- Row-wise ----------------------------------------------------------------------- */
+
+/* y[r,:] = (x[r,:] - mean) / sqrt(var + eps) * gamma + beta  (biased variance, as PyTorch). x may equal y. */
+void gl_layer_norm(const float *x, float *y, long rows, long dim,
+                   const float *gamma, const float *beta, float eps);
+
+/* In-place softmax over each row of length cols (max-subtracted; -inf entries give 0;
+ * a row of all -inf gives all 0). */
+void gl_softmax_rows(float *x, long rows, long cols);
+
+/* x[r,:] /= max(||x[r,:]||_2, eps) */
+void gl_l2_normalize_rows(float *x, long rows, long cols, float eps);
+
+/* y[r,:] += bias[:] */
+void gl_add_bias_rows(float *y, const float *bias, long rows, long cols);
+
+/* ---- Elementwise (in place) --------------------------------------------------------- */
+
+void gl_gelu_erf(float *x, long n);   /* x * 0.5 * (1 + erf(x / sqrt 2))                    */
+void gl_gelu_tanh(float *x, long n);  /* x * 0.5 * (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) */
+void gl_quick_gelu(float *x, long n); /* x * sigmoid(1.702 x)                                */
+void gl_add(float *y, const float *x, long n);      /* y += x      */
+void gl_scale(float *x, long n, float a);           /* x *= a      */
+
+/* ---- Conversions -------------------------------------------------------------------- */
+
+void gl_f16_to_f32(const uint16_t *src, float *dst, long n);  /* IEEE half, exact       */
+void gl_bf16_to_f32(const uint16_t *src, float *dst, long n); /* bfloat16, exact        */
+
+#ifdef __cplusplus
+}
+#endif
+#endif
