@@ -1,1 +1,0 @@
-int glimpse_kernels_placeholder;

@@ -1,0 +1,114 @@
+import Foundation
+import GlimpseCore
+
+/// Hyper-parameters of one CLIP tower, read from `text_config` / `vision_config`.
+/// Defaults are those of `transformers`' CLIPTextConfig / CLIPVisionConfig (ViT-B/32).
+public struct CLIPTowerConfig: Sendable, Equatable {
+    public var hiddenSize: Int
+    public var intermediateSize: Int
+    public var layers: Int
+    public var heads: Int
+    public var activation: Activation
+    public var layerNormEps: Float
+
+    public var headDim: Int { hiddenSize / heads }
+
+    init(_ section: ConfigReader, defaults: CLIPTowerConfig) throws {
+        hiddenSize = try section.int("hidden_size", default: defaults.hiddenSize, min: 1)
+        intermediateSize = try section.int("intermediate_size", default: defaults.intermediateSize, min: 1)
+        layers = try section.int("num_hidden_layers", default: defaults.layers, min: 0)
+        heads = try section.int("num_attention_heads", default: defaults.heads, min: 1)
+        let act = try section.string("hidden_act", default: "quick_gelu")
+        guard let activation = Activation(huggingFace: act) else {
+            throw GlimpseError.invalidConfig("\(section.context): unsupported hidden_act '\(act)'")
+        }
+        self.activation = activation
+        layerNormEps = Float(try section.double("layer_norm_eps", default: 1e-5))
+        guard hiddenSize % heads == 0 else {
+            throw GlimpseError.invalidConfig("\(section.context): hidden_size \(hiddenSize) is not divisible by num_attention_heads \(heads)")
+        }
+    }
+
+    init(hiddenSize: Int, intermediateSize: Int, layers: Int, heads: Int) {
+        self.hiddenSize = hiddenSize
+        self.intermediateSize = intermediateSize
+        self.layers = layers
+        self.heads = heads
+        activation = .quickGelu
+        layerNormEps = 1e-5
+    }
+}
+
+public struct CLIPTextConfig: Sendable, Equatable {
+    public var tower: CLIPTowerConfig
+    public var vocabularySize: Int
+    public var maxPositions: Int
+    public var eosTokenId: Int
+
+    /// Checkpoints saved before transformers PR #24773 carry eos_token_id = 2, and the
+    /// reference then pools at the *largest* token id (EOT is the largest id in CLIP's vocabulary).
+    public var poolsAtArgmax: Bool { eosTokenId == 2 }
+
+    init(_ section: ConfigReader) throws {
+        tower = try CLIPTowerConfig(section, defaults: .init(hiddenSize: 512, intermediateSize: 2048, layers: 12, heads: 8))
+        vocabularySize = try section.int("vocab_size", default: 49408, min: 1)
+        maxPositions = try section.int("max_position_embeddings", default: 77, min: 1)
+        eosTokenId = try section.int("eos_token_id", default: 49407)
+    }
+}
+
+public struct CLIPVisionConfig: Sendable, Equatable {
+    public var tower: CLIPTowerConfig
+    public var imageSize: Int
+    public var patchSize: Int
+    public var channels: Int
+
+    public var gridSize: Int { imageSize / patchSize }
+    public var positions: Int { gridSize * gridSize + 1 }
+
+    init(_ section: ConfigReader) throws {
+        tower = try CLIPTowerConfig(section, defaults: .init(hiddenSize: 768, intermediateSize: 3072, layers: 12, heads: 12))
+        imageSize = try section.int("image_size", default: 224, min: 1)
+        patchSize = try section.int("patch_size", default: 32, min: 1)
+        channels = try section.int("num_channels", default: 3, min: 1)
+        guard imageSize % patchSize == 0 else {
+            throw GlimpseError.invalidConfig("\(section.context): image_size \(imageSize) is not a multiple of patch_size \(patchSize)")
+        }
+    }
+}
+
+/// A whole `CLIPConfig`: both towers plus the shared embedding space.
+public struct CLIPConfig: Sendable, Equatable {
+    public var text: CLIPTextConfig
+    public var vision: CLIPVisionConfig
+    public var projectionDim: Int
+
+    public init(reader: ConfigReader) throws {
+        if reader.contains("model_type") {
+            let type = try reader.string("model_type")
+            guard type == "clip" else {
+                throw GlimpseError.invalidConfig("\(reader.context): model_type is '\(type)', not a CLIP checkpoint")
+            }
+        }
+        text = try CLIPTextConfig(Self.tower(reader, "text_config"))
+        vision = try CLIPVisionConfig(Self.tower(reader, "vision_config"))
+        projectionDim = try reader.int("projection_dim", default: 512, min: 1)
+    }
+
+    public init(contentsOf url: URL) throws {
+        try self.init(reader: ConfigReader(contentsOf: url))
+    }
+
+    /// A tower section; older checkpoints also carry `*_config_dict`, whose values win,
+    /// as in transformers.
+    private static func tower(_ reader: ConfigReader, _ key: String) throws -> ConfigReader {
+        let base = try reader.section(key)
+        let overrides = try reader.section(key + "_dict")
+        guard base != nil || overrides != nil else {
+            throw GlimpseError.invalidConfig("\(reader.context): no '\(key)' section; is this a CLIP model's config.json?")
+        }
+        var merged = base?.values ?? [:]
+        for (k, v) in overrides?.values ?? [:] { merged[k] = v }
+        return ConfigReader(values: merged, context: "\(reader.context) › \(key)")
+    }
+}

@@ -1,0 +1,4 @@
+// One import gives a user the models and everything they are built from.
+@_exported import GlimpseCore
+@_exported import GlimpseImage
+@_exported import GlimpseText

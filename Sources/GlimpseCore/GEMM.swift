@@ -1,0 +1,57 @@
+#if canImport(Accelerate)
+import Accelerate
+#else
+import CBLAS
+#endif
+
+/// The one matrix-multiply primitive every model op reduces to: BLAS sgemm
+/// (OpenBLAS on Linux, Accelerate on Apple platforms), row-major.
+public enum BLAS {
+    /// C = alpha · op(A) · op(B) + beta · C, where op(A) is m×k, op(B) is k×n, C is m×n,
+    /// and each matrix has its own leading dimension (row stride), so strided views such
+    /// as one attention head inside a [tokens, hidden] matrix need no copy.
+    @inline(__always)
+    public static func gemm(
+        transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int,
+        alpha: Float = 1, a: UnsafePointer<Float>, lda: Int,
+        b: UnsafePointer<Float>, ldb: Int,
+        beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int
+    ) {
+        if m == 0 || n == 0 { return }
+        cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
+                    blasInt(m), blasInt(n), blasInt(k), alpha, a, blasInt(lda), b, blasInt(ldb),
+                    beta, c, blasInt(ldc))
+    }
+
+    #if canImport(Accelerate)
+    @inline(__always) private static func blasInt(_ x: Int) -> Int32 { Int32(x) }
+    #else
+    @inline(__always) private static func blasInt(_ x: Int) -> blasint { blasint(x) }
+    #endif
+}
+
+/// y = x · Wᵀ + b for x [rows, inFeatures] and W [outFeatures, inFeatures] (PyTorch layout).
+public func linear(_ x: Tensor, weight: Tensor, bias: Tensor?) -> Tensor {
+    let inFeatures = weight.shape[1], outFeatures = weight.shape[0]
+    precondition(x.shape.last == inFeatures, "linear: input \(x.shape) vs weight \(weight.shape)")
+    let rows = x.count / inFeatures
+    let y = Tensor(zeros: Array(x.shape.dropLast()) + [outFeatures])
+    if let bias {
+        // Seed C with the bias so sgemm's beta = 1 folds the add into the multiply.
+        for r in 0..<rows { (y.data + r * outFeatures).update(from: bias.data, count: outFeatures) }
+    }
+    BLAS.gemm(transB: true, m: rows, n: outFeatures, k: inFeatures,
+              a: x.data, lda: inFeatures, b: weight.data, ldb: inFeatures,
+              beta: bias == nil ? 0 : 1, c: y.data, ldc: outFeatures)
+    return y
+}
+
+/// C = A · Bᵀ for A [m, k], B [n, k]: similarity matrices between embedding sets.
+public func matmulTransposed(_ a: Tensor, _ b: Tensor) -> Tensor {
+    let k = a.shape[a.rank - 1]
+    precondition(b.shape[b.rank - 1] == k, "matmulTransposed: \(a.shape) vs \(b.shape)")
+    let m = a.count / k, n = b.count / k
+    let c = Tensor(zeros: [m, n])
+    BLAS.gemm(transB: true, m: m, n: n, k: k, a: a.data, lda: k, b: b.data, ldb: k, c: c.data, ldc: n)
+    return c
+}

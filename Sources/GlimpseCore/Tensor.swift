@@ -1,0 +1,108 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A dense, row-major fp32 tensor.
+///
+/// Storage is either owned (64-byte aligned, so SIMD kernels and BLAS get aligned rows) or
+/// borrowed from a memory-mapped checkpoint, in which case `owner` keeps the mapping alive
+/// and the tensor must be treated as read-only. Tensors are reference types: ops allocate
+/// their outputs, and a reshape shares storage.
+public final class Tensor: @unchecked Sendable {
+    public let shape: [Int]
+    public let count: Int
+    public let data: UnsafeMutablePointer<Float>
+    private let owner: AnyObject?
+    private let ownsMemory: Bool
+
+    /// A zero-filled tensor.
+    public init(zeros shape: [Int]) {
+        self.shape = shape
+        self.count = shape.reduce(1, *)
+        let bytes = max(count, 1) * MemoryLayout<Float>.stride
+        var raw: UnsafeMutableRawPointer?
+        // posix_memalign only fails for out-of-memory, which Swift treats as fatal anyway.
+        if posix_memalign(&raw, 64, (bytes + 63) & ~63) != 0 || raw == nil {
+            preconditionFailure("out of memory allocating \(bytes) bytes")
+        }
+        self.data = raw!.bindMemory(to: Float.self, capacity: max(count, 1))
+        self.data.initialize(repeating: 0, count: max(count, 1))
+        self.owner = nil
+        self.ownsMemory = true
+    }
+
+    /// A tensor holding a copy of `values`.
+    public convenience init(shape: [Int], values: [Float]) {
+        precondition(shape.reduce(1, *) == values.count, "shape \(shape) does not hold \(values.count) values")
+        self.init(zeros: shape)
+        values.withUnsafeBufferPointer { src in
+            if let base = src.baseAddress { data.update(from: base, count: values.count) }
+        }
+    }
+
+    /// A view on memory kept alive by `owner` (a mapped file, or another tensor).
+    public init(shape: [Int], borrowing pointer: UnsafeMutablePointer<Float>, owner: AnyObject) {
+        self.shape = shape
+        self.count = shape.reduce(1, *)
+        self.data = pointer
+        self.owner = owner
+        self.ownsMemory = false
+    }
+
+    deinit { if ownsMemory { free(data) } }
+
+    public var rank: Int { shape.count }
+
+    /// The same storage seen with another shape of equal element count.
+    public func reshaped(_ newShape: [Int]) -> Tensor {
+        precondition(newShape.reduce(1, *) == count, "cannot reshape \(shape) to \(newShape)")
+        return Tensor(shape: newShape, borrowing: data, owner: self)
+    }
+
+    /// Rows `range` of a tensor seen as [shape[0], rest...], sharing storage.
+    public func rows(_ range: Range<Int>) -> Tensor {
+        let rowSize = shape.dropFirst().reduce(1, *)
+        return Tensor(shape: [range.count] + shape.dropFirst(), borrowing: data + range.lowerBound * rowSize, owner: self)
+    }
+
+    /// A fresh copy with its own storage.
+    public func copy() -> Tensor {
+        let out = Tensor(zeros: shape)
+        out.data.update(from: data, count: count)
+        return out
+    }
+
+    /// The single element of a one-element tensor. (Read it through the tensor, not through
+    /// `data` of a temporary: a temporary may be freed as soon as `data` is taken.)
+    public var item: Float {
+        precondition(count == 1, "item of a tensor of shape \(shape)")
+        return data[0]
+    }
+
+    /// The elements as an array (row-major).
+    public var scalars: [Float] { Array(UnsafeBufferPointer(start: data, count: count)) }
+
+    public subscript(indices: Int...) -> Float {
+        get { data[offset(indices)] }
+        set { data[offset(indices)] = newValue }
+    }
+
+    private func offset(_ indices: [Int]) -> Int {
+        precondition(indices.count == shape.count, "index rank \(indices.count) for shape \(shape)")
+        var flat = 0
+        for (i, dim) in zip(indices, shape) {
+            precondition(i >= 0 && i < dim, "index \(indices) out of bounds for \(shape)")
+            flat = flat * dim + i
+        }
+        return flat
+    }
+}
+
+extension Tensor: CustomStringConvertible {
+    public var description: String {
+        let head = UnsafeBufferPointer(start: data, count: min(count, 6)).map { String($0) }
+        return "Tensor(\(shape), [\(head.joined(separator: ", "))\(count > 6 ? ", ..." : "")])"
+    }
+}

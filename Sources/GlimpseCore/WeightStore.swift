@@ -1,0 +1,80 @@
+import CGlimpseKernels
+
+/// Element types found in checkpoints. Compute is fp32: fp16 and bf16 weights are
+/// widened once, when a model asks for the tensor (exact conversions), while fp32 weights
+/// are used in place from the memory map.
+public enum DType: String, Sendable {
+    case f32 = "F32", f16 = "F16", bf16 = "BF16", f64 = "F64", i64 = "I64", i32 = "I32", u8 = "U8", bool = "BOOL"
+
+    public var byteSize: Int {
+        switch self {
+        case .f64, .i64: return 8
+        case .f32, .i32: return 4
+        case .f16, .bf16: return 2
+        case .u8, .bool: return 1
+        }
+    }
+}
+
+/// Where a tensor's bytes are: a pointer into a mapped file kept alive by `owner`.
+public struct TensorEntry: @unchecked Sendable {
+    public let dtype: DType
+    public let shape: [Int]
+    public let bytes: UnsafeRawPointer
+    public let owner: AnyObject
+    public let file: String
+}
+
+/// A checkpoint's tensors by name, whatever file format they came from.
+public protocol WeightStore: Sendable {
+    var entries: [String: TensorEntry] { get }
+}
+
+extension WeightStore {
+    public var names: [String] { entries.keys.sorted() }
+    public func contains(_ name: String) -> Bool { entries[name] != nil }
+
+    /// The tensor `name` as fp32, checked against `shape` when given.
+    public func tensor(_ name: String, shape expected: [Int]? = nil) throws -> Tensor {
+        guard let entry = entries[name] else { throw GlimpseError.missingTensor(name) }
+        if let expected, expected != entry.shape {
+            // A [n] vs [1, n] (or scalar vs [1]) difference is a layout detail, not a mismatch.
+            guard expected.reduce(1, *) == entry.shape.reduce(1, *),
+                  expected.filter({ $0 != 1 }) == entry.shape.filter({ $0 != 1 }) else {
+                throw GlimpseError.shapeMismatch(tensor: name, expected: expected, actual: entry.shape)
+            }
+        }
+        let shape = expected ?? entry.shape
+        let count = shape.reduce(1, *)
+        switch entry.dtype {
+        case .f32:
+            if Int(bitPattern: entry.bytes) % MemoryLayout<Float>.alignment == 0 {
+                let pointer = UnsafeMutablePointer(mutating: entry.bytes.assumingMemoryBound(to: Float.self))
+                return Tensor(shape: shape, borrowing: pointer, owner: entry.owner)
+            }
+            let out = Tensor(zeros: shape)
+            UnsafeMutableRawPointer(out.data).copyMemory(from: entry.bytes, byteCount: count * 4)
+            return out
+        case .f16, .bf16:
+            let out = Tensor(zeros: shape)
+            let halves = UnsafeMutablePointer<UInt16>.allocate(capacity: max(count, 1))
+            defer { halves.deallocate() }
+            // Copy first: safetensors only guarantees byte alignment.
+            UnsafeMutableRawPointer(halves).copyMemory(from: entry.bytes, byteCount: count * 2)
+            if entry.dtype == .f16 { gl_f16_to_f32(halves, out.data, count) }
+            else { gl_bf16_to_f32(halves, out.data, count) }
+            return out
+        case .f64:
+            let out = Tensor(zeros: shape)
+            for i in 0..<count { out.data[i] = Float(entry.bytes.loadUnaligned(fromByteOffset: i * 8, as: Double.self)) }
+            return out
+        default:
+            throw GlimpseError.unsupported("tensor '\(name)' has dtype \(entry.dtype.rawValue); expected a floating-point type")
+        }
+    }
+
+    /// The tensor if present, nil if absent (for optional parameters such as biases).
+    public func optionalTensor(_ name: String, shape: [Int]? = nil) throws -> Tensor? {
+        contains(name) ? try tensor(name, shape: shape) : nil
+    }
+}

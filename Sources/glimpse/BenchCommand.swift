@@ -1,0 +1,102 @@
+import ArgumentParser
+import Foundation
+import Glimpse
+
+struct BenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Time CLIP image and text encoding.",
+        discussion: """
+        Image encoding runs on random pixel values (preprocessing excluded), text encoding on \
+        prompts "a photo of a {label}." over --labels-file (or a built-in list). Prints one \
+        object per measurement with the median over --repeats runs after one warm-up. \
+        Tools/bench/compare_clip.sh runs this and the Python reference side by side.
+        """
+    )
+
+    @OptionGroup var options: ModelOptions
+
+    @Option(name: .long, parsing: .upToNextOption, help: "Batch sizes to time.")
+    var batch: [Int] = [1, 32]
+
+    @Option(help: "Timed repetitions per measurement (median reported).")
+    var repeats: Int = 5
+
+    @Option(help: "File with one label per line for text prompts.")
+    var labelsFile: String?
+
+    @Flag(help: "Only image encoding.")
+    var imagesOnly = false
+
+    @Flag(help: "Only text encoding.")
+    var textsOnly = false
+
+    func validate() throws {
+        guard repeats >= 1 else { throw ValidationError("--repeats must be at least 1") }
+        guard batch.allSatisfy({ $0 >= 1 }) else { throw ValidationError("batch sizes must be at least 1") }
+    }
+
+    func run() throws {
+        options.apply()
+        let loadStart = Date()
+        let clip = try CLIP(folder: options.model)
+        let loadSeconds = Date().timeIntervalSince(loadStart)
+        var output = Output(format: options.format, columns: ["task", "batch", "threads", "median_ms", "per_second"])
+        output.emit([("task", .string("load")), ("batch", .int(0)), ("threads", .int(Parallel.threadCount)),
+                     ("median_ms", .float(Float(loadSeconds * 1000))), ("per_second", .null)])
+        var labels = ["cat", "dog", "car", "tree", "house", "bird", "boat", "person"]
+        if let labelsFile {
+            guard let text = try? String(contentsOfFile: labelsFile, encoding: .utf8) else {
+                throw GlimpseError.fileNotFound(path: labelsFile, what: "labels file")
+            }
+            labels = text.split(whereSeparator: \.isNewline).map(String.init)
+        }
+        let vision = clip.model.config.vision
+        for b in batch {
+            if !textsOnly {
+                var generator = SplitMix(seed: UInt64(b))
+                let pixels = Tensor(shape: [b, vision.channels, vision.imageSize, vision.imageSize],
+                                    values: (0 ..< b * vision.channels * vision.imageSize * vision.imageSize).map { _ in generator.nextFloat() })
+                let ms = try time { _ = try clip.model.imageFeatures(pixels: pixels) }
+                output.emit(result("image", b, ms))
+            }
+            if !imagesOnly {
+                let prompts = (0 ..< b).map { "a photo of a \(labels[$0 % labels.count])." }
+                let ids = try prompts.map { try clip.tokenize($0, truncate: true) }
+                let ms = try time { _ = try clip.model.textFeatures(ids: ids) }
+                output.emit(result("text", b, ms))
+            }
+        }
+        output.finish()
+    }
+
+    private func time(_ body: () throws -> Void) throws -> Double {
+        try body()  // warm-up: page in weights, size the pools
+        var samples: [Double] = []
+        for _ in 0 ..< repeats {
+            let start = DispatchTime.now().uptimeNanoseconds
+            try body()
+            samples.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
+        }
+        return samples.sorted()[samples.count / 2]
+    }
+
+    private func result(_ task: String, _ batch: Int, _ ms: Double) -> [(String, JSON)] {
+        [("task", .string(task)), ("batch", .int(batch)), ("threads", .int(Parallel.threadCount)),
+         ("median_ms", .float(Float(ms))), ("per_second", .float(Float(Double(batch) / ms * 1000)))]
+    }
+}
+
+/// A tiny seeded generator for benchmark inputs (values in [-1, 1)).
+struct SplitMix {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+    mutating func nextFloat() -> Float { Float(next() >> 40) / Float(1 << 23) - 1 }
+}

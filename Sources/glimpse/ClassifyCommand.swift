@@ -1,0 +1,69 @@
+import ArgumentParser
+import Foundation
+import Glimpse
+
+struct ClassifyCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "classify",
+        abstract: "Zero-shot classification of images against a set of labels.",
+        discussion: """
+        Each label is put into the template(s) ("a photo of a {}." by default); with several \
+        --template options, their embeddings are averaged (prompt ensembling). One object per image: \
+        {"image": ..., "labels": [{"label": ..., "probability": ..., "logit": ...}, ...]}, sorted by probability.
+        """
+    )
+
+    @OptionGroup var options: ModelOptions
+
+    @Argument(help: "Image files.")
+    var images: [String] = []
+
+    @Option(name: .long, parsing: .upToNextOption, help: "Candidate labels.")
+    var labels: [String] = []
+
+    @Option(name: .long, help: "A file with one label per line (blank lines ignored).")
+    var labelsFile: String?
+
+    @Option(name: .long, help: "Caption template with {} for the label; repeat for an ensemble.")
+    var template: [String] = []
+
+    @Option(help: "Show only the N most probable labels per image.")
+    var top: Int?
+
+    func validate() throws {
+        guard !images.isEmpty else { throw ValidationError("no images to classify") }
+        guard !labels.isEmpty || labelsFile != nil else {
+            throw ValidationError("no labels: give --labels L1 L2 ... or --labels-file FILE")
+        }
+        if let top, top < 1 { throw ValidationError("--top must be at least 1") }
+    }
+
+    func run() throws {
+        options.apply()
+        var allLabels = labels
+        if let labelsFile {
+            guard let contents = try? String(contentsOfFile: labelsFile, encoding: .utf8) else {
+                throw GlimpseError.fileNotFound(path: labelsFile, what: "labels file")
+            }
+            allLabels += contents.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        }
+        guard !allLabels.isEmpty else { throw GlimpseError.invalidArgument("the label list is empty") }
+        let clip = try CLIP(folder: options.model)
+        let classifier = try ZeroShotClassifier(clip: clip, labels: allLabels,
+                                                templates: template.isEmpty ? [ZeroShotClassifier.defaultTemplate] : template)
+        var output = Output(format: options.format, columns: ["image", "label", "probability", "logit"])
+        let progress = Progress(total: images.count, unit: "images", quiet: options.quiet)
+        for batch in images.chunked(options.batchSize) {
+            let scores = classifier.classify(imageEmbeddings: try clip.embed(imageFiles: batch))
+            for (path, ranking) in zip(batch, scores) {
+                let shown = top.map { Array(ranking.prefix($0)) } ?? ranking
+                output.emit([("image", .string(path)), ("labels", .array(shown.map { score in
+                    .object([("label", .string(score.label)), ("probability", .float(score.probability)), ("logit", .float(score.logit))])
+                }))])
+            }
+            progress.advance(batch.count)
+        }
+        progress.finish()
+        output.finish()
+    }
+}

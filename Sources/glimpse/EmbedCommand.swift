@@ -1,0 +1,64 @@
+import ArgumentParser
+import Foundation
+import Glimpse
+
+struct EmbedCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "embed",
+        abstract: "Embed images and/or texts into the model's shared space.",
+        discussion: "One object per input: {\"input\": ..., \"kind\": \"image\"|\"text\", \"embedding\": [...]}. Embeddings are L2-normalised unless --raw."
+    )
+
+    @OptionGroup var options: ModelOptions
+
+    @Option(name: .long, parsing: .upToNextOption, help: "Image files to embed.")
+    var image: [String] = []
+
+    @Option(name: .long, parsing: .upToNextOption, help: "Texts to embed.")
+    var text: [String] = []
+
+    @Flag(help: "Projected features as the model outputs them (get_image_features / get_text_features), not normalised.")
+    var raw = false
+
+    @Flag(help: "Cut texts longer than the model's context instead of failing (the end token is kept).")
+    var truncate = false
+
+    func validate() throws {
+        guard !image.isEmpty || !text.isEmpty else { throw ValidationError("nothing to embed: give --image PATH... and/or --text STRING...") }
+    }
+
+    func run() throws {
+        options.apply()
+        let clip = try CLIP(folder: options.model)
+        var output = Output(format: options.format, columns: ["input", "kind", "dim", "embedding"])
+        let progress = Progress(total: image.count + text.count, unit: "inputs", quiet: options.quiet)
+        for batch in image.chunked(options.batchSize) {
+            let embeddings = try clip.embed(imageFiles: batch, normalize: !raw)
+            for (i, path) in batch.enumerated() {
+                output.emit(record(path, "image", embeddings, row: i))
+            }
+            progress.advance(batch.count)
+        }
+        for batch in text.chunked(options.batchSize) {
+            let embeddings = try clip.embed(texts: batch, normalize: !raw, truncate: truncate)
+            for (i, string) in batch.enumerated() {
+                output.emit(record(string, "text", embeddings, row: i))
+            }
+            progress.advance(batch.count)
+        }
+        progress.finish()
+        output.finish()
+    }
+
+    private func record(_ input: String, _ kind: String, _ embeddings: Tensor, row: Int) -> [(String, JSON)] {
+        let dim = embeddings.shape[1]
+        let values = Array(UnsafeBufferPointer(start: embeddings.data + row * dim, count: dim))
+        return [("input", .string(input)), ("kind", .string(kind)), ("dim", .int(dim)), ("embedding", .floats(values))]
+    }
+}
+
+extension Array {
+    func chunked(_ size: Int) -> [[Element]] {
+        stride(from: 0, to: count, by: size).map { Array(self[$0 ..< Swift.min($0 + size, count)]) }
+    }
+}

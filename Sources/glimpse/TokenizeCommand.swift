@@ -1,0 +1,37 @@
+import ArgumentParser
+import Glimpse
+
+struct TokenizeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tokenize",
+        abstract: "Token ids of texts as the model sees them (start and end tokens included, no padding)."
+    )
+
+    @Option(name: .shortAndLong, help: "Model folder (its tokenizer files and config are used).")
+    var model: String
+
+    @Argument(help: "Texts to tokenize.")
+    var texts: [String] = []
+
+    @Flag(help: "Cut texts longer than the context instead of failing (the end token is kept).")
+    var truncate = false
+
+    @Option(help: "Output format: jsonl or table.")
+    var format: OutputFormat = .jsonl
+
+    func validate() throws {
+        guard !texts.isEmpty else { throw ValidationError("no texts to tokenize") }
+    }
+
+    func run() throws {
+        let checkpoint = try Checkpoint(folder: model)
+        let config = try CLIPConfig(reader: checkpoint.config())
+        let tokenizer = try CLIPTokenizer.load(folder: checkpoint.folder)
+        var output = Output(format: format, columns: ["text", "ids"])
+        for text in texts {
+            let ids = try tokenizer.tokenize(text, contextLength: config.text.maxPositions, truncate: truncate)
+            output.emit([("text", .string(text)), ("ids", .array(ids.map { .int($0) }))])
+        }
+        output.finish()
+    }
+}

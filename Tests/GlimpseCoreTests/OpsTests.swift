@@ -1,0 +1,111 @@
+import XCTest
+@testable import GlimpseCore
+
+/// GEMM-backed ops against straightforward loops. Tolerance 1e-4 absolute on O(1) values.
+final class OpsTests: XCTestCase {
+    func random(_ shape: [Int], seed: UInt64) -> Tensor {
+        var state = seed &* 0x9E37_79B9_7F4A_7C15 | 1
+        let values = (0 ..< shape.reduce(1, *)).map { _ -> Float in
+            state ^= state << 13; state ^= state >> 7; state ^= state << 17
+            return Float(state % 20001) / 10000 - 1
+        }
+        return Tensor(shape: shape, values: values)
+    }
+
+    func testLinearMatchesLoops() {
+        let x = random([5, 7], seed: 1), w = random([3, 7], seed: 2), b = random([3], seed: 3)
+        for bias in [nil, b] {
+            let y = linear(x, weight: w, bias: bias)
+            XCTAssertEqual(y.shape, [5, 3])
+            for i in 0..<5 { for j in 0..<3 {
+                var s = bias?.data[j] ?? 0
+                for k in 0..<7 { s += x[i, k] * w[j, k] }
+                XCTAssertEqual(y[i, j], s, accuracy: 1e-5)
+            } }
+        }
+    }
+
+    /// Naive attention for one sequence pair, one head at a time.
+    func naive(_ q: Tensor, _ k: Tensor, _ v: Tensor, heads: Int, qRows: Range<Int>, kRows: Range<Int>, causal: Bool) -> [[Float]] {
+        let d = q.shape[1], hd = d / heads
+        var out = [[Float]](repeating: [Float](repeating: 0, count: d), count: qRows.count)
+        for h in 0..<heads {
+            for (i, qi) in qRows.enumerated() {
+                var scores: [Float] = []
+                for (j, kj) in kRows.enumerated() {
+                    if causal && j > i + (kRows.count - qRows.count) { scores.append(-.infinity); continue }
+                    var s: Float = 0
+                    for c in 0..<hd { s += q[qi, h * hd + c] * k[kj, h * hd + c] }
+                    scores.append(s / Float(hd).squareRoot())
+                }
+                let m = scores.max() ?? 0
+                let e = scores.map { $0 == -.infinity ? 0 : exp($0 - m) }
+                let z = e.reduce(0, +)
+                for c in 0..<hd {
+                    var acc: Float = 0
+                    for (j, kj) in kRows.enumerated() { acc += e[j] / z * v[kj, h * hd + c] }
+                    out[i][h * hd + c] = acc
+                }
+            }
+        }
+        return out
+    }
+
+    func testPackedSelfAttentionMatchesNaive() {
+        let q = random([17, 12], seed: 4), k = random([17, 12], seed: 5), v = random([17, 12], seed: 6)
+        let sequences = [0..<5, 5..<6, 6..<17]
+        for causal in [false, true] {
+            let out = attention(query: q, key: k, value: v, heads: 3, querySequences: sequences, causal: causal)
+            for r in sequences {
+                let expected = naive(q, k, v, heads: 3, qRows: r, kRows: r, causal: causal)
+                for (i, row) in r.enumerated() { for c in 0..<12 {
+                    XCTAssertEqual(out[row, c], expected[i][c], accuracy: 1e-5, "causal \(causal) row \(row) col \(c)")
+                } }
+            }
+        }
+    }
+
+    /// Cross-attention (different key sequences) and the causal offset used with a KV cache.
+    func testCrossAndIncrementalAttention() {
+        let q = random([3, 8], seed: 7), k = random([9, 8], seed: 8), v = random([9, 8], seed: 9)
+        let qs = [0..<1, 1..<3], ks = [0..<4, 4..<9]
+        for causal in [false, true] {
+            let out = attention(query: q, key: k, value: v, heads: 2, querySequences: qs, keySequences: ks, causal: causal)
+            for (qr, kr) in zip(qs, ks) {
+                let expected = naive(q, k, v, heads: 2, qRows: qr, kRows: kr, causal: causal)
+                for (i, row) in qr.enumerated() { for c in 0..<8 {
+                    XCTAssertEqual(out[row, c], expected[i][c], accuracy: 1e-5)
+                } }
+            }
+        }
+    }
+
+    func testPatchEmbeddingEqualsConvolution() {
+        let images = random([2, 3, 8, 12], seed: 10), kernel = random([5, 3, 4, 4], seed: 11)
+        let patches = extractPatches(images, patch: 4)
+        XCTAssertEqual(patches.shape, [2 * 2 * 3, 48])
+        let y = linear(patches, weight: kernel.reshaped([5, 48]), bias: nil)
+        for b in 0..<2 { for py in 0..<2 { for px in 0..<3 { for o in 0..<5 {
+            var s: Float = 0
+            for c in 0..<3 { for dy in 0..<4 { for dx in 0..<4 {
+                s += images[b, c, py * 4 + dy, px * 4 + dx] * kernel[o, c, dy, dx]
+            } } }
+            XCTAssertEqual(y[(b * 2 + py) * 3 + px, o], s, accuracy: 1e-4)
+        } } } }
+    }
+
+    func testEmbeddingLookupAndRows() {
+        let table = random([6, 4], seed: 12)
+        let rows = embeddingLookup(table, ids: [5, 0, 5])
+        XCTAssertEqual(rows.shape, [3, 4])
+        for c in 0..<4 { XCTAssertEqual(rows[0, c], table[5, c]); XCTAssertEqual(rows[1, c], table[0, c]) }
+        XCTAssertEqual(table.rows(2..<4).scalars, Array(table.scalars[8..<16]))
+    }
+
+    func testActivationNames() {
+        XCTAssertEqual(Activation(huggingFace: "quick_gelu"), .quickGelu)
+        XCTAssertEqual(Activation(huggingFace: "gelu"), .gelu)
+        XCTAssertEqual(Activation(huggingFace: "gelu_pytorch_tanh"), .geluTanh)
+        XCTAssertNil(Activation(huggingFace: "swish-ish"))
+    }
+}

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs the system libraries Glimpse links against, if they are missing (idempotent).
+#   Debian/Ubuntu: OpenBLAS, libjpeg-turbo (TurboJPEG API), libpng, zlib, pkg-config.
+#   macOS (Homebrew): jpeg-turbo, libpng, pkg-config; BLAS comes from Accelerate.
+# Swift 6 must already be installed (https://swift.org/install).
+set -euo pipefail
+if ! command -v swift >/dev/null 2>&1; then
+  echo "setup: swift not found; install Swift 6 from https://swift.org/install" >&2
+  exit 1
+fi
+case "$(uname -s)" in
+  Linux)
+    packages=(libopenblas-dev libturbojpeg0-dev libpng-dev zlib1g-dev pkg-config)
+    missing=()
+    for p in "${packages[@]}"; do
+      dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+    done
+    if [ ${#missing[@]} -gt 0 ]; then
+      sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo"
+      echo "setup: installing ${missing[*]}" >&2
+      $sudo apt-get update -qq
+      DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+    fi
+    ;;
+  Darwin)
+    command -v brew >/dev/null 2>&1 || { echo "setup: Homebrew is needed for jpeg-turbo and libpng" >&2; exit 1; }
+    for p in jpeg-turbo libpng pkg-config; do brew list "$p" >/dev/null 2>&1 || brew install "$p"; done
+    ;;
+esac
