@@ -2,15 +2,15 @@
 #include "internal.h"
 #include "simd_math.h"
 
-GL_MULTIVERSION
-static void f16_span(const uint16_t *src, float *dst, long n) {
+GL_INLINE void f16_span_impl(const uint16_t *src, float *dst, long n) {
     for (long i = 0; i < n; i++) dst[i] = gl_half_to_float(src[i]);
 }
+GL_MULTIVERSION(f16_span, (const uint16_t *src, float *dst, long n), (src, dst, n))
 
-GL_MULTIVERSION
-static void bf16_span(const uint16_t *src, float *dst, long n) {
+GL_INLINE void bf16_span_impl(const uint16_t *src, float *dst, long n) {
     for (long i = 0; i < n; i++) dst[i] = gl_bf16_to_float(src[i]);
 }
+GL_MULTIVERSION(bf16_span, (const uint16_t *src, float *dst, long n), (src, dst, n))
 
 typedef struct {
     const uint16_t *src;

@@ -1,32 +1,35 @@
 /* Elementwise kernels: activations, add, scale. Each loop body is plain scalar C over a
- * contiguous array, which clang vectorizes separately in every multiversioned clone. */
+ * contiguous array, which clang vectorizes separately for each ISA level (GL_MULTIVERSION). */
 #include "internal.h"
 #include "simd_math.h"
 
-GL_MULTIVERSION
-static void gelu_erf_span(float *x, long n) {
+GL_INLINE void gelu_erf_span_impl(float *x, long n) {
+    GL_INTERLEAVE4
     for (long i = 0; i < n; i++) x[i] = gl_gelu_erf1(x[i]);
 }
+GL_MULTIVERSION(gelu_erf_span, (float *x, long n), (x, n))
 
-GL_MULTIVERSION
-static void gelu_tanh_span(float *x, long n) {
+GL_INLINE void gelu_tanh_span_impl(float *x, long n) {
+    GL_INTERLEAVE4
     for (long i = 0; i < n; i++) x[i] = gl_gelu_tanh1(x[i]);
 }
+GL_MULTIVERSION(gelu_tanh_span, (float *x, long n), (x, n))
 
-GL_MULTIVERSION
-static void quick_gelu_span(float *x, long n) {
+GL_INLINE void quick_gelu_span_impl(float *x, long n) {
+    GL_INTERLEAVE4
     for (long i = 0; i < n; i++) x[i] = gl_quick_gelu1(x[i]);
 }
+GL_MULTIVERSION(quick_gelu_span, (float *x, long n), (x, n))
 
-GL_MULTIVERSION
-static void add_span(float *y, const float *x, long n) {
+GL_INLINE void add_span_impl(float *y, const float *x, long n) {
     for (long i = 0; i < n; i++) y[i] += x[i];
 }
+GL_MULTIVERSION(add_span, (float *y, const float *x, long n), (y, x, n))
 
-GL_MULTIVERSION
-static void scale_span(float *x, long n, float a) {
+GL_INLINE void scale_span_impl(float *x, long n, float a) {
     for (long i = 0; i < n; i++) x[i] *= a;
 }
+GL_MULTIVERSION(scale_span, (float *x, long n, float a), (x, n, a))
 
 /* ---- Pool adapters: the pool hands out [begin, end) element ranges. --------------------- */
 

@@ -71,11 +71,11 @@ GL_INLINE void layer_norm_row(const float *x, float *y, long n, const float *gam
     }
 }
 
-GL_MULTIVERSION
-static void layer_norm_span(const ln_args *k, long r0, long r1) {
+GL_INLINE void layer_norm_span_impl(const ln_args *k, long r0, long r1) {
     for (long r = r0; r < r1; r++)
         layer_norm_row(k->x + r * k->cols, k->y + r * k->cols, k->cols, k->gamma, k->beta, k->eps);
 }
+GL_MULTIVERSION(layer_norm_span, (const ln_args *k, long r0, long r1), (k, r0, r1))
 
 static void layer_norm_task(void *c, long b, long e) { layer_norm_span(c, b, e); }
 
@@ -92,6 +92,7 @@ void gl_layer_norm(const float *x, float *y, long rows, long dim, const float *g
 GL_INLINE float row_exp_sum(float *x, long n, float m) {
     GL_REASSOCIATE
     float s = 0.0f;
+    GL_INTERLEAVE4
     for (long i = 0; i < n; i++) {
         float e = gl_exp(x[i] - m);
         x[i] = e;
@@ -118,10 +119,10 @@ typedef struct {
     float eps;
 } row_args;
 
-GL_MULTIVERSION
-static void softmax_span(const row_args *k, long r0, long r1) {
+GL_INLINE void softmax_span_impl(const row_args *k, long r0, long r1) {
     for (long r = r0; r < r1; r++) softmax_row(k->x + r * k->cols, k->cols);
 }
+GL_MULTIVERSION(softmax_span, (const row_args *k, long r0, long r1), (k, r0, r1))
 
 static void softmax_task(void *c, long b, long e) { softmax_span(c, b, e); }
 
@@ -140,8 +141,7 @@ GL_INLINE float row_sum_sq(const float *x, long n) {
     return s;
 }
 
-GL_MULTIVERSION
-static void l2_normalize_span(const row_args *k, long r0, long r1) {
+GL_INLINE void l2_normalize_span_impl(const row_args *k, long r0, long r1) {
     long n = k->cols;
     for (long r = r0; r < r1; r++) {
         float *x = k->x + r * n;
@@ -151,6 +151,7 @@ static void l2_normalize_span(const row_args *k, long r0, long r1) {
         for (long i = 0; i < n; i++) x[i] /= d;
     }
 }
+GL_MULTIVERSION(l2_normalize_span, (const row_args *k, long r0, long r1), (k, r0, r1))
 
 static void l2_normalize_task(void *c, long b, long e) { l2_normalize_span(c, b, e); }
 
@@ -162,8 +163,7 @@ void gl_l2_normalize_rows(float *x, long rows, long cols, float eps) {
 
 /* ---- Bias ------------------------------------------------------------------------------ */
 
-GL_MULTIVERSION
-static void add_bias_span(const row_args *k, long r0, long r1) {
+GL_INLINE void add_bias_span_impl(const row_args *k, long r0, long r1) {
     long n = k->cols;
     const float *bias = k->v;
     for (long r = r0; r < r1; r++) {
@@ -171,6 +171,7 @@ static void add_bias_span(const row_args *k, long r0, long r1) {
         for (long i = 0; i < n; i++) y[i] += bias[i];
     }
 }
+GL_MULTIVERSION(add_bias_span, (const row_args *k, long r0, long r1), (k, r0, r1))
 
 static void add_bias_task(void *c, long b, long e) { add_bias_span(c, b, e); }
 

@@ -12,7 +12,7 @@
 #include <stdint.h>
 
 /* Forced, because a helper the inliner leaves out-of-line is compiled for the baseline ISA
- * only, not once per clone of the kernel that calls it. */
+ * only, not once per ISA variant of the kernel that calls it. */
 #define GL_INLINE static inline __attribute__((always_inline))
 
 GL_INLINE uint32_t gl_f2u(float f) {
@@ -27,20 +27,23 @@ GL_INLINE float gl_u2f(uint32_t u) {
     return f;
 }
 
-/* e^(hi + lo), where lo is a small correction to hi (so the sum carries more than float
- * precision) and hi + lo lies in [-170, 88.7]; no clamping. Within ~1 ulp of libm for
- * normal results (Cephes expf polynomial); subnormal results are rounded once, correctly. */
-GL_INLINE float gl_exp_hilo(float hi, float lo) {
-    /* n = round((hi + lo) / ln 2): adding 1.5 * 2^23 leaves the rounded integer in the low
-     * mantissa bits, which also yields n as an int without a float->int conversion. */
+/* e^x, within ~1 ulp of libm for normal results (Cephes expf polynomial); results in the
+ * subnormal range are rounded once, correctly. x < -104 (and -inf) gives +0, x > 88.8 gives
+ * +inf, NaN gives NaN. */
+GL_INLINE float gl_exp(float x) {
+    /* The compares are false for NaN, so NaN flows through to the result. */
+    x = x < -104.0f ? -104.0f : x;
+    x = x > 88.8f ? 88.8f : x;
+
+    /* n = round(x / ln 2): adding 1.5 * 2^23 leaves the rounded integer in the low mantissa
+     * bits, which also yields n as an int without a float->int conversion. */
     const float shifter = 12582912.0f;
-    float t = (hi + lo) * 1.44269504088896341f + shifter;
+    float t = x * 1.44269504088896341f + shifter;
     float n = t - shifter;
     int32_t ni = (int32_t)(gl_f2u(t) - gl_f2u(shifter));
 
-    /* r = hi + lo - n ln 2, Cody-Waite: n * 0.693359375 is exact and so is hi minus it. */
-    float r = hi - n * 0.693359375f;
-    r = r + lo;
+    /* r = x - n ln 2, Cody-Waite: n * 0.693359375 is exact and so is x minus it. */
+    float r = x - n * 0.693359375f;
     r = r - n * -2.12194440e-4f;
 
     float p = 1.9875691500e-4f;
@@ -51,7 +54,7 @@ GL_INLINE float gl_exp_hilo(float hi, float lo) {
     p = p * r + 5.0000001201e-1f;
     p = p * (r * r) + r + 1.0f;
 
-    /* Scale by 2^n as two factors 2^n1 * 2^n2, each a normal float for n in [-250, 254],
+    /* Scale by 2^n as two factors 2^n1 * 2^n2, each a normal float for n in [-150, 128],
      * so tiny results round correctly into subnormals and big ones overflow to inf. */
     int32_t n1 = ni >> 1;
     int32_t n2 = ni - n1;
@@ -60,48 +63,36 @@ GL_INLINE float gl_exp_hilo(float hi, float lo) {
     return p * s1 * s2;
 }
 
-/* e^x for any x: x < -104 (and -inf) gives +0, x > 88.8 gives +inf, NaN gives NaN. */
-GL_INLINE float gl_exp(float x) {
-    /* The compares are false for NaN, so NaN flows through to the result. */
-    x = x < -104.0f ? -104.0f : x;
-    x = x > 88.8f ? 88.8f : x;
-    return gl_exp_hilo(x, -0.0f); /* adding -0 is an identity the compiler removes */
+/* erf(z): Eigen's rational approximation z P(z^2) / Q(z^2), error < 4e-7 (relative near 0,
+ * absolute near +-1). Past |z| = 3.8325 erf rounds to +-1 in float, and this returns exactly
+ * +-1 there, so that 1 + erf(z) is an exact 0 and GELU of a large negative x is -0.
+ * A formulation through erfc would keep GELU's far left tail relatively accurate, but costs
+ * an exp and a division and ran 3x slower; that tail is below 1e-6 in absolute terms. */
+GL_INLINE float gl_erf(float z) {
+    float c = z < -4.0f ? -4.0f : z; /* NaN passes the compares */
+    c = c > 4.0f ? 4.0f : c;
+    float c2 = c * c;
+    float p = -2.72614225801306e-10f;
+    p = p * c2 + 2.77068142495902e-08f;
+    p = p * c2 - 2.10102402082508e-06f;
+    p = p * c2 - 5.69250639462346e-05f;
+    p = p * c2 - 7.34990630326855e-04f;
+    p = p * c2 - 2.95459980854025e-03f;
+    p = p * c2 - 1.60960333262415e-02f;
+    float q = -1.45660718464996e-05f;
+    q = q * c2 - 2.13374055278905e-04f;
+    q = q * c2 - 1.68282697438203e-03f;
+    q = q * c2 - 7.37332916720468e-03f;
+    q = q * c2 - 1.42647390514189e-02f;
+    float r = c * p / q;
+    r = z > 3.8325f ? 1.0f : r;
+    r = z < -3.8325f ? -1.0f : r;
+    return r;
 }
 
-/* Standard normal CDF Phi(x) = 0.5 erfc(-x / sqrt 2), relative error < 6e-7 everywhere.
- * Going through erfc rather than 1 + erf keeps the left tail's relative precision instead of
- * cancelling it away; on the right the error is absolute, < 1.5e-7 on a value >= 0.5.
- * erfc(z) = e^(-z^2) t S(t) with t = 1 / (1 + 0.3 z): erfc(z) e^(z^2) ~ 1 / (z sqrt pi) is
- * smooth in t over all of z >= 0, and S is a degree-8 fit (relative error 2e-8; the
- * coefficients below are halved, giving 0.5 erfc directly). */
-GL_INLINE float gl_normal_cdf(float x) {
-    float ax = x < 0.0f ? -x : x;
-    /* Past |x| = 14.85 Phi's tail is far below the smallest float: the clamp keeps the exp
-     * argument in range (the result rounds to an exact 0) and maps +-inf to 1 / 0, not NaN. */
-    ax = ax > 14.85f ? 14.85f : ax;
-    float t = 1.0f / (1.0f + 0.21213203435596426f * ax); /* 0.3 z, z = |x| / sqrt 2 */
-    float s = -6.47772400e-02f;
-    s = s * t + 2.42864490e-01f;
-    s = s * t - 2.56325580e-01f;
-    s = s * t + 2.74094710e-01f;
-    s = s * t - 4.75056450e-02f;
-    s = s * t + 1.07549465e-01f;
-    s = s * t + 7.41443650e-02f;
-    s = s * t + 8.53617000e-02f;
-    s = s * t + 8.45937200e-02f;
-    /* e^(-z^2) with z^2 = x^2 / 2 carried beyond float precision: an error in the exponent
-     * is a relative error in the result, and rounding x^2 / 2 would cost up to 1e-5 in the
-     * tail. xh (|x| cut to 12 mantissa bits) squares exactly; x^2 - xh^2 = xl (|x| + xh) is
-     * small enough to round harmlessly. */
-    float xh = gl_u2f(gl_f2u(ax) & 0xfffff000u);
-    float xl = ax - xh;
-    float half_erfc = t * s * gl_exp_hilo(-0.5f * (xh * xh), -0.5f * (xl * (ax + xh)));
-    return x < 0.0f ? half_erfc : 1.0f - half_erfc;
-}
-
-/* x * 0.5 * (1 + erf(x / sqrt 2)) */
+/* x * 0.5 * (1 + erf(x / sqrt 2)), in PyTorch's order of operations. */
 GL_INLINE float gl_gelu_erf1(float x) {
-    return x * gl_normal_cdf(x);
+    return x * 0.5f * (1.0f + gl_erf(x * 0.70710678118654752f));
 }
 
 /* x * 0.5 * (1 + tanh(u)) with u = sqrt(2/pi) (x + 0.044715 x^3), computed as the identical

@@ -10,7 +10,11 @@ public enum BLAS {
     /// C = alpha · op(A) · op(B) + beta · C, where op(A) is m×k, op(B) is k×n, C is m×n,
     /// and each matrix has its own leading dimension (row stride), so strided views such
     /// as one attention head inside a [tokens, hidden] matrix need no copy.
-    @inline(__always)
+    ///
+    /// On Linux, OpenBLAS runs single-threaded and large products are split into column
+    /// (or row) blocks over Glimpse's own worker pool: one set of threads for everything,
+    /// instead of two pools spinning against each other on the same cores. Called from
+    /// inside a pool task, it runs on the calling thread.
     public static func gemm(
         transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int,
         alpha: Float = 1, a: UnsafePointer<Float>, lda: Int,
@@ -18,6 +22,47 @@ public enum BLAS {
         beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int
     ) {
         if m == 0 || n == 0 { return }
+        #if canImport(Accelerate)
+        serial(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+        #else
+        _ = singleThreadedBLAS
+        let threads = Parallel.threadCount
+        let work = m * n * k
+        if threads > 1 && work >= 1 << 18 && n >= 32 * threads {
+            // Column blocks: op(B) columns j0..<j1 and the same columns of C.
+            let block = ((n + threads - 1) / threads + 15) / 16 * 16
+            Parallel.forEach((n + block - 1) / block) { range in
+                for part in range {
+                    let j0 = part * block, width = min(block, n - j0)
+                    serial(transA, transB, m, width, k, alpha, a, lda,
+                           transB ? b + j0 * ldb : b + j0, ldb, beta, c + j0, ldc)
+                }
+            }
+        } else if threads > 1 && work >= 1 << 18 && m >= 8 * threads {
+            let block = (m + threads - 1) / threads
+            Parallel.forEach((m + block - 1) / block) { range in
+                for part in range {
+                    let i0 = part * block, height = min(block, m - i0)
+                    serial(transA, transB, height, n, k, alpha, transA ? a + i0 : a + i0 * lda, lda,
+                           b, ldb, beta, c + i0 * ldc, ldc)
+                }
+            }
+        } else {
+            serial(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+        }
+        #endif
+    }
+
+    #if !canImport(Accelerate)
+    private static let singleThreadedBLAS: Void = openblas_set_num_threads(1)
+    #endif
+
+    @inline(__always)
+    private static func serial(
+        _ transA: Bool, _ transB: Bool, _ m: Int, _ n: Int, _ k: Int, _ alpha: Float,
+        _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>, _ ldb: Int,
+        _ beta: Float, _ c: UnsafeMutablePointer<Float>, _ ldc: Int
+    ) {
         cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
                     blasInt(m), blasInt(n), blasInt(k), alpha, a, blasInt(lda), b, blasInt(ldb),
                     beta, c, blasInt(ldc))

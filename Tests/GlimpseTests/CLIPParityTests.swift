@@ -74,3 +74,51 @@ final class CLIPParityTests: XCTestCase {
         assertClose(model.logits(images: image, texts: text).scalars, try ref.floats("logits_per_image"), abs: 1e-4, "full logits")
     }
 }
+
+/// The whole pipeline from files and strings, against the reference processor + model.
+final class CLIPPipelineTests: XCTestCase {
+    func testFilesAndStringsMatchReference() throws {
+        let ref = try Fixtures.json("clip/clip-tiny.json")
+        let clip = try CLIP(folder: Fixtures.path("clip-tiny"))
+        let images = try XCTUnwrap(ref["images"] as? [String]).map { Fixtures.path("images/\($0)") }
+        let texts = try XCTUnwrap(ref["texts"] as? [String])
+        XCTAssertEqual(try texts.map { try clip.tokenize($0) }, try ref.idLists("ids"))
+        let pixels = try clip.pixelValues(images.map { try ImageDecoder.decode(contentsOf: URL(fileURLWithPath: $0)) })
+        assertClose(pixels.scalars, try ref.floats("pixel_values"), abs: 0.02, "pixel values")
+        let imageEmbeds = try clip.embed(imageFiles: images)
+        let textEmbeds = try clip.embed(texts: texts)
+        assertClose(imageEmbeds.scalars, try ref.floats("image_embeds"), abs: 1e-4, "image embeds from files")
+        assertClose(textEmbeds.scalars, try ref.floats("text_embeds"), abs: 1e-4, "text embeds from strings")
+        let raw = try clip.embed(texts: texts, normalize: false)
+        assertClose(raw.scalars, try ref.floats("text_features"), abs: 1e-4, "raw text features")
+    }
+
+    /// One template: the classifier's logits are exactly the model's logits_per_image.
+    /// Several: each label embedding is the normalised mean of its normalised template embeddings.
+    func testZeroShotClassifier() throws {
+        let ref = try Fixtures.json("clip/clip-tiny.json")
+        let clip = try CLIP(folder: Fixtures.path("clip-tiny"))
+        let texts = try XCTUnwrap(ref["texts"] as? [String])
+        let image = Tensor(shape: [3, 12], values: try ref.floats("image_embeds"))
+        let expected = try ref.floats("logits_per_image")
+        let single = try ZeroShotClassifier(clip: clip, labels: texts, templates: ["{}"]).classify(imageEmbeddings: image)
+        for (i, ranking) in single.enumerated() {
+            for score in ranking {
+                let j = try XCTUnwrap(texts.firstIndex(of: score.label))
+                XCTAssertEqual(score.logit, expected[i * texts.count + j], accuracy: 1e-4)
+            }
+        }
+        let templates = ["a photo of a {}.", "a sketch of a {}."]
+        let ensemble = try ZeroShotClassifier(clip: clip, labels: ["cat", "dog"], templates: templates)
+        for (j, label) in ["cat", "dog"].enumerated() {
+            let parts = try clip.embed(texts: templates.map { $0.replacingOccurrences(of: "{}", with: label) })
+            var mean = (0..<12).map { parts[0, $0] + parts[1, $0] }
+            let norm = mean.map { $0 * $0 }.reduce(0, +).squareRoot()
+            mean = mean.map { $0 / norm }
+            for c in 0..<12 { XCTAssertEqual(ensemble.labelEmbeddings[j, c], mean[c], accuracy: 1e-6) }
+        }
+        XCTAssertThrowsError(try ZeroShotClassifier(clip: clip, labels: []))
+        XCTAssertThrowsError(try ZeroShotClassifier(clip: clip, labels: ["a", " "]))
+        XCTAssertThrowsError(try ZeroShotClassifier(clip: clip, labels: ["a"], templates: ["no slot"]))
+    }
+}

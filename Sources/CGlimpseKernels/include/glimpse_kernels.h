@@ -31,6 +31,16 @@ void gl_parallel_for(long n, long grain, gl_task_fn fn, void *context);
 int gl_num_threads(void);
 void gl_set_num_threads(int n);
 
+/* ---- Instruction-set level ----------------------------------------------------------- */
+
+/* The level the kernels run at: 2 AVX-512 (x86-64-v4), 1 AVX2+FMA (x86-64-v3), 0 baseline
+ * (and always 0 off x86-64, where the one build is already vectorized, e.g. NEON). */
+int gl_isa_level(void);
+
+/* Caps the level at `level` (a level the CPU lacks is never used), so tests and benchmarks
+ * can run the lower variants; returns the level now in effect. Default cap: 2. */
+int gl_set_max_isa_level(int level);
+
 /* ---- Row-wise ----------------------------------------------------------------------- */
 
 /* y[r,:] = (x[r,:] - mean) / sqrt(var + eps) * gamma + beta  (biased variance, as PyTorch). x may equal y. */
