@@ -54,9 +54,9 @@ struct BenchCommand: ParsableCommand {
         let vision = clip.model.config.vision
         for b in batch {
             if !textsOnly {
-                var generator = SplitMix(seed: UInt64(b))
+                var generator = SplitMix64(seed: UInt64(b))
                 let pixels = Tensor(shape: [b, vision.channels, vision.imageSize, vision.imageSize],
-                                    values: (0 ..< b * vision.channels * vision.imageSize * vision.imageSize).map { _ in generator.nextFloat() })
+                                    values: (0 ..< b * vision.channels * vision.imageSize * vision.imageSize).map { _ in generator.uniform(-1, 1) })
                 let ms = try time { _ = try clip.model.imageFeatures(pixels: pixels) }
                 output.emit(result("image", b, ms))
             }
@@ -85,18 +85,4 @@ struct BenchCommand: ParsableCommand {
         [("task", .string(task)), ("batch", .int(batch)), ("threads", .int(Parallel.threadCount)),
          ("median_ms", .float(Float(ms))), ("per_second", .float(Float(Double(batch) / ms * 1000)))]
     }
-}
-
-/// A tiny seeded generator for benchmark inputs (values in [-1, 1)).
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func nextFloat() -> Float { Float(next() >> 40) / Float(1 << 23) - 1 }
 }
