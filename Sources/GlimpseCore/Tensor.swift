@@ -67,6 +67,19 @@ public final class Tensor: @unchecked Sendable {
         return Tensor(shape: [range.count] + shape.dropFirst(), borrowing: data + range.lowerBound * rowSize, owner: self)
     }
 
+    /// Tensors of equal row shape stacked along the first dimension (one part is returned as is).
+    public static func concatenatingRows(_ parts: [Tensor], rowShape: [Int]) -> Tensor {
+        if parts.count == 1 { return parts[0] }
+        let out = Tensor(zeros: [parts.reduce(0) { $0 + $1.shape[0] }] + rowShape)
+        var offset = 0
+        for part in parts {
+            precondition(Array(part.shape.dropFirst()) == rowShape, "concatenatingRows: \(part.shape) vs rows of \(rowShape)")
+            (out.data + offset).update(from: part.data, count: part.count)
+            offset += part.count
+        }
+        return out
+    }
+
     /// A fresh copy with its own storage.
     public func copy() -> Tensor {
         let out = Tensor(zeros: shape)

@@ -122,3 +122,27 @@ final class CLIPPipelineTests: XCTestCase {
         XCTAssertThrowsError(try ZeroShotClassifier(clip: clip, labels: ["a"], templates: ["no slot"]))
     }
 }
+
+/// Long inputs run as several bounded passes; results equal one input at a time.
+final class CLIPPassTests: XCTestCase {
+    func testManyTextsAndImagesSplitIntoPasses() throws {
+        let model = try CLIPModel(checkpoint: Checkpoint(folder: Fixtures.path("clip-tiny")))
+        var rng = SplitMix64(seed: 21)
+        let texts = (0..<700).map { i in [49406] + (0..<(3 + i % 9)).map { _ in Int(rng.next() % 49000) } + [49407] }
+        XCTAssertGreaterThan(texts.map(\.count).reduce(0, +), CLIPModel.tokensPerPass, "must need several passes")
+        let all = try model.textFeatures(ids: texts)
+        XCTAssertEqual(all.shape, [700, 12])
+        for i in [0, 350, 699] {
+            let one = try model.textFeatures(ids: [texts[i]])
+            assertClose(one.scalars, Array(all.scalars[i * 12 ..< (i + 1) * 12]), abs: 1e-5, "text \(i)")
+        }
+        let count = CLIPModel.imagesPerPass + 3
+        let pixels = Tensor(shape: [count, 3, 64, 64], values: (0 ..< count * 3 * 64 * 64).map { _ in rng.uniform(-2, 2) })
+        let images = try model.imageFeatures(pixels: pixels)
+        XCTAssertEqual(images.shape, [count, 12])
+        for i in [0, count - 1] {
+            let one = try model.imageFeatures(pixels: pixels.rows(i ..< i + 1))
+            assertClose(one.scalars, Array(images.scalars[i * 12 ..< (i + 1) * 12]), abs: 1e-5, "image \(i)")
+        }
+    }
+}

@@ -53,7 +53,12 @@ public final class CLIP: Sendable {
     /// Image embeddings [B, projection]: L2-normalised, or with `normalize: false` the raw
     /// projected features (`get_image_features`).
     public func embed(images: [RGBImage], normalize: Bool = true) throws -> Tensor {
-        let features = try model.imageFeatures(pixels: pixelValues(images))
+        // Preprocess pass by pass too: a long list of images never sits in memory as pixels at once.
+        let per = CLIPModel.imagesPerPass
+        let parts = try stride(from: 0, to: images.count, by: per).map {
+            try model.imageFeatures(pixels: pixelValues(Array(images[$0 ..< min($0 + per, images.count)])))
+        }
+        let features = Tensor.concatenatingRows(parts, rowShape: [model.embeddingDim])
         if normalize { l2NormalizeInPlace(features) }
         return features
     }

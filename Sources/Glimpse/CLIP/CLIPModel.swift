@@ -34,14 +34,35 @@ public final class CLIPModel: Sendable {
 
     public var embeddingDim: Int { config.projectionDim }
 
+    /// Images per forward pass: enough rows for efficient GEMMs, bounded activation memory.
+    public static let imagesPerPass = 32
+    /// Tokens per text forward pass (a 1,000-label list is a few passes, not one huge one).
+    public static let tokensPerPass = 4096
+
     /// Projected image features [B, projection] from pixel values [B, C, H, W].
     public func imageFeatures(pixels: Tensor) throws -> Tensor {
-        visualProjection(try vision.pooled(pixels))
+        guard pixels.rank == 4, pixels.shape[0] > Self.imagesPerPass else {
+            return visualProjection(try vision.pooled(pixels))
+        }
+        let batch = pixels.shape[0]
+        let passes = stride(from: 0, to: batch, by: Self.imagesPerPass).map { $0 ..< min($0 + Self.imagesPerPass, batch) }
+        return Tensor.concatenatingRows(try passes.map { visualProjection(try vision.pooled(pixels.rows($0))) }, rowShape: [embeddingDim])
     }
 
     /// Projected text features [B, projection] from token ids (start/end tokens included, unpadded).
     public func textFeatures(ids: [[Int]]) throws -> Tensor {
-        textProjection(try text.pooled(ids))
+        var passes: [Range<Int>] = []
+        var start = 0, tokens = 0
+        for (i, text) in ids.enumerated() {
+            if i > start && tokens + text.count > Self.tokensPerPass {
+                passes.append(start ..< i)
+                start = i
+                tokens = 0
+            }
+            tokens += text.count
+        }
+        passes.append(start ..< ids.count)
+        return Tensor.concatenatingRows(try passes.map { textProjection(try text.pooled(Array(ids[$0]))) }, rowShape: [embeddingDim])
     }
 
     /// logits_per_image [images, texts] = exp(logit_scale) · cos(image, text), for
