@@ -65,6 +65,11 @@ final class TorchCheckpointTests: XCTestCase {
         }
     }
 
+    /// Archives over 4 GiB use ZIP64 records; a small one with every field in ZIP64 form reads the same.
+    func testZip64() throws {
+        XCTAssertEqual(try TorchCheckpointFile(path: path("zip64.pt")).tensor("w").scalars, [1, 2, 3, 4])
+    }
+
     func testHostilePicklesAreRefused() throws {
         XCTAssertEqual(try TorchCheckpointFile(path: path("hostile/valid.pt")).tensor("w").scalars, [1, 2, 3, 4])
         assertRefused("hostile/os_system.pt", ["refusing", "os.system"])
