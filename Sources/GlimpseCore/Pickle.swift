@@ -1,3 +1,5 @@
+import Foundation
+
 /// A value built by `RestrictedUnpickler`. Lists and dicts are reference boxes because the
 /// pickle machine fills them after they are memoised (APPENDS/SETITEMS on a memo entry).
 public indirect enum PickleValue: @unchecked Sendable {

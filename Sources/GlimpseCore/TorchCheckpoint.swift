@@ -89,6 +89,11 @@ public struct TorchCheckpointFile: WeightStore {
         if isContiguous(t) {
             return TensorEntry(dtype: t.storage.dtype, shape: t.shape, bytes: base + t.offset * size, owner: archive.file, file: path)
         }
+        // Expanded (stride-0) views may legitimately hold more elements than their storage,
+        // but not without bound: the copy is what a malicious size would exhaust memory with.
+        guard count <= max(t.storage.numel, 1) * 4096, count <= 1 << 33 else {
+            throw bad("a strided view of \(count) elements over a storage of \(t.storage.numel) is implausible")
+        }
         let copy = ContiguousCopy(byteCount: count * size)
         var index = [Int](repeating: 0, count: t.shape.count)
         for i in 0..<count {

@@ -144,6 +144,11 @@ public struct ModifiedResNet: CLIPImageEncoder {
     }
 
     public func features(_ pixels: Tensor) throws -> Tensor {
-        pool(try featureMap(pixels))
+        let grid = try featureMap(pixels)
+        let positions = grid.shape[2] * grid.shape[3] + 1
+        guard positions == pool.positionEmbedding.shape[0] else {
+            throw GlimpseError.invalidConfig("image_size \(config.imageSize) gives a \(grid.shape[2])×\(grid.shape[3]) feature grid, but attnpool.positional_embedding has \(pool.positionEmbedding.shape[0]) positions")
+        }
+        return pool(grid)
     }
 }
