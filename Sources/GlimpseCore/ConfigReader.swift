@@ -50,7 +50,7 @@ public struct ConfigReader: @unchecked Sendable {
             if let fallback { return fallback }
             throw GlimpseError.invalidConfig("\(context): missing '\(key)'")
         }
-        guard let number = value as? NSNumber, !(value is Bool),
+        guard let number = value as? NSNumber, !Self.isBoolean(number),
               let int = Int(exactly: number.doubleValue) else { throw invalid(key, "an integer") }
         if let lowest, int < lowest { throw invalid(key, "at least \(lowest)") }
         return int
@@ -65,7 +65,7 @@ public struct ConfigReader: @unchecked Sendable {
             if let fallback { return fallback }
             throw GlimpseError.invalidConfig("\(context): missing '\(key)'")
         }
-        guard let number = value as? NSNumber, !(value is Bool) else { throw invalid(key, "a number") }
+        guard let number = value as? NSNumber, !Self.isBoolean(number) else { throw invalid(key, "a number") }
         return number.doubleValue
     }
 
@@ -78,9 +78,13 @@ public struct ConfigReader: @unchecked Sendable {
         return string
     }
 
+    /// JSON true/false. (`is Bool` is no test: Foundation bridges the numbers 0 and 1 to Bool too.)
+    static func isBoolean(_ number: NSNumber) -> Bool { String(cString: number.objCType) == "c" }
+
     public func bool(_ key: String, default fallback: Bool) throws -> Bool {
         guard let value = raw(key) else { return fallback }
-        guard let bool = value as? Bool else { throw invalid(key, "true or false") }
+        guard let number = value as? NSNumber, Self.isBoolean(number) else { throw invalid(key, "true or false") }
+        let bool = number.boolValue
         return bool
     }
 }

@@ -23,6 +23,14 @@ public struct TensorEntry: @unchecked Sendable {
     public let bytes: UnsafeRawPointer
     public let owner: AnyObject
     public let file: String
+
+    public init(dtype: DType, shape: [Int], bytes: UnsafeRawPointer, owner: AnyObject, file: String) {
+        self.dtype = dtype
+        self.shape = shape
+        self.bytes = bytes
+        self.owner = owner
+        self.file = file
+    }
 }
 
 /// A checkpoint's tensors by name, whatever file format they came from.

@@ -18,7 +18,10 @@ public struct ImagePreprocessor: Sendable {
         var t = [Float](repeating: 0, count: 768)
         for c in 0..<3 {
             for v in 0..<256 {
-                var x = config.doRescale ? Float(Double(v) * config.rescaleFactor) : Float(v)
+                var x = Float(v)
+                if config.doRescale {
+                    x = config.arithmetic == .torchvision ? Float(v) / Float(1 / config.rescaleFactor) : Float(Double(v) * config.rescaleFactor)
+                }
                 if config.doNormalize { x = (x - Float(config.imageMean[c])) / Float(config.imageStd[c]) }
                 t[c * 256 + v] = x
             }
@@ -137,5 +140,12 @@ public struct ImagePreprocessor: Sendable {
         }
     }
 
-    private func floorHalf(_ v: Int) -> Int { v >= 0 ? v / 2 : -((-v + 1) / 2) }
+    /// The crop's source offset for `v` = input − crop; negative means padding before the image.
+    private func floorHalf(_ v: Int) -> Int {
+        if config.arithmetic == .torchvision {
+            // torchvision pads (crop − in) // 2 before, then crops at round((in − crop) / 2).
+            return v >= 0 ? Int((Double(v) / 2).rounded(.toNearestOrEven)) : -((-v) / 2)
+        }
+        return v >= 0 ? v / 2 : -((-v + 1) / 2)
+    }
 }

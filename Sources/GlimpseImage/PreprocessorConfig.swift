@@ -29,6 +29,16 @@ public struct PreprocessorConfig: Sendable, Decodable, Equatable {
     /// Accepted for completeness; decoded images are always RGB already.
     public var doConvertRGB = true
 
+    /// Whose arithmetic the rescale and crop follow; not part of preprocessor_config.json.
+    public enum Arithmetic: Sendable, Equatable {
+        /// transformers: `uint8 · rescale_factor` in float64 then float32; crop offset ⌊(in − crop) / 2⌋.
+        case transformers
+        /// torchvision (open_clip): `ToTensor` divides in float32 (the factor's reciprocal);
+        /// `CenterCrop` offset round((in − crop) / 2), halves to even, as Python's round.
+        case torchvision
+    }
+    public var arithmetic = Arithmetic.transformers
+
     /// CLIP's defaults.
     public init() {}
 

@@ -54,7 +54,7 @@ struct BenchCommand: ParsableCommand {
             }
             labels = text.split(whereSeparator: \.isNewline).map(String.init)
         }
-        let vision = clip.model.config.vision
+        let vision = clip.model.image
         for b in batch {
             if !textsOnly {
                 var generator = SplitMix64(seed: UInt64(b))

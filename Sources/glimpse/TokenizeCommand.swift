@@ -25,11 +25,11 @@ struct TokenizeCommand: ParsableCommand {
 
     func run() throws {
         let checkpoint = try Checkpoint(folder: model)
-        let config = try CLIPConfig(reader: checkpoint.config())
+        let config = try CLIPModel.textConfig(checkpoint: checkpoint)
         let tokenizer = try CLIPTokenizer.load(folder: checkpoint.folder)
         var output = Output(format: format, columns: ["text", "ids"])
         for text in texts {
-            let ids = try tokenizer.tokenize(text, contextLength: config.text.maxPositions, truncate: truncate)
+            let ids = try tokenizer.tokenize(text, contextLength: config.maxPositions, truncate: truncate)
             output.emit([("text", .string(text)), ("ids", .array(ids.map { .int($0) }))])
         }
         output.finish()

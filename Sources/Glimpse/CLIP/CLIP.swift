@@ -12,20 +12,21 @@ public final class CLIP: Sendable {
     private let tokenizerResult: Result<CLIPTokenizer, GlimpseError>
     private let preprocessorResult: Result<ImagePreprocessor, GlimpseError>
 
-    /// Loads a Hugging Face CLIP folder. The tokenizer and preprocessor are looked for now
+    /// Loads a Hugging Face or open_clip CLIP folder. The tokenizer and preprocessor are looked for now
     /// but only required by the calls that need them, so a folder without
     /// preprocessor_config.json still embeds texts.
     public init(folder path: String) throws {
         checkpoint = try Checkpoint(folder: path)
         model = try CLIPModel(checkpoint: checkpoint)
-        let folder = checkpoint.folder
+        let (folder, checkpoint) = (checkpoint.folder, checkpoint)
         tokenizerResult = Result { try CLIPTokenizer.load(folder: folder) }.mapError(GlimpseError.wrap)
-        preprocessorResult = Result { try ImagePreprocessor.load(folder: folder) }.mapError(GlimpseError.wrap)
+        preprocessorResult = Result { try OpenCLIPConfig(checkpoint: checkpoint).map { ImagePreprocessor(config: $0.preprocess) }
+            ?? ImagePreprocessor.load(folder: folder) }.mapError(GlimpseError.wrap)
     }
 
     public var tokenizer: CLIPTokenizer { get throws { try tokenizerResult.get() } }
     public var preprocessor: ImagePreprocessor { get throws { try preprocessorResult.get() } }
-    public var contextLength: Int { model.config.text.maxPositions }
+    public var contextLength: Int { model.text.config.maxPositions }
 
     /// Token ids of `text` as the model sees them (start and end tokens, no padding).
     public func tokenize(_ text: String, truncate: Bool = false) throws -> [Int] {
@@ -36,9 +37,9 @@ public final class CLIP: Sendable {
     public func pixelValues(_ images: [RGBImage]) throws -> Tensor {
         let preprocessor = try self.preprocessor
         let (h, w) = (preprocessor.outputHeight, preprocessor.outputWidth)
-        let size = model.config.vision.imageSize
+        let size = model.image.imageSize
         guard h == size, w == size else {
-            throw GlimpseError.invalidConfig("preprocessor_config.json gives \(w)×\(h) images but the model takes \(size)×\(size)")
+            throw GlimpseError.invalidConfig("the preprocessor gives \(w)×\(h) images but the model takes \(size)×\(size)")
         }
         return Profiler.measure(.preprocessing) {
             let pixels = Tensor(zeros: [images.count, 3, h, w])

@@ -29,13 +29,13 @@ public struct CLIPTowerConfig: Sendable, Equatable {
         }
     }
 
-    init(hiddenSize: Int, intermediateSize: Int, layers: Int, heads: Int) {
+    init(hiddenSize: Int, intermediateSize: Int, layers: Int, heads: Int, activation: Activation = .quickGelu, layerNormEps: Float = 1e-5) {
         self.hiddenSize = hiddenSize
         self.intermediateSize = intermediateSize
         self.layers = layers
         self.heads = heads
-        activation = .quickGelu
-        layerNormEps = 1e-5
+        self.activation = activation
+        self.layerNormEps = layerNormEps
     }
 }
 
@@ -45,15 +45,25 @@ public struct CLIPTextConfig: Sendable, Equatable {
     public var maxPositions: Int
     public var eosTokenId: Int
 
-    /// Checkpoints saved before transformers PR #24773 carry eos_token_id = 2, and the
-    /// reference then pools at the *largest* token id (EOT is the largest id in CLIP's vocabulary).
-    public var poolsAtArgmax: Bool { eosTokenId == 2 }
+    /// Pool at the *largest* token id (EOT is the largest id in CLIP's vocabulary) rather than
+    /// at the first `eosTokenId`: what OpenAI's and open_clip's code do, and what transformers
+    /// does for checkpoints saved before PR #24773, which carry eos_token_id = 2.
+    public var poolsAtArgmax: Bool
 
     init(_ section: ConfigReader) throws {
         tower = try CLIPTowerConfig(section, defaults: .init(hiddenSize: 512, intermediateSize: 2048, layers: 12, heads: 8))
         vocabularySize = try section.int("vocab_size", default: 49408, min: 1)
         maxPositions = try section.int("max_position_embeddings", default: 77, min: 1)
         eosTokenId = try section.int("eos_token_id", default: 49407)
+        poolsAtArgmax = eosTokenId == 2
+    }
+
+    init(tower: CLIPTowerConfig, vocabularySize: Int, maxPositions: Int) {
+        self.tower = tower
+        self.vocabularySize = vocabularySize
+        self.maxPositions = maxPositions
+        eosTokenId = vocabularySize - 1
+        poolsAtArgmax = true
     }
 }
 
@@ -65,6 +75,13 @@ public struct CLIPVisionConfig: Sendable, Equatable {
 
     public var gridSize: Int { imageSize / patchSize }
     public var positions: Int { gridSize * gridSize + 1 }
+
+    init(tower: CLIPTowerConfig, imageSize: Int, patchSize: Int) {
+        self.tower = tower
+        self.imageSize = imageSize
+        self.patchSize = patchSize
+        channels = 3
+    }
 
     init(_ section: ConfigReader) throws {
         tower = try CLIPTowerConfig(section, defaults: .init(hiddenSize: 768, intermediateSize: 3072, layers: 12, heads: 12))

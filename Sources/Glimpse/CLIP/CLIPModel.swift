@@ -1,38 +1,78 @@
 import Foundation
 import GlimpseCore
 
+/// The image half of a CLIP model: pixel values [B, C, S, S] → projected image features
+/// [B, embedding]. A vision transformer plus a projection, or the CLIP paper's modified ResNet,
+/// whose attention pool projects by itself.
+public protocol CLIPImageEncoder: Sendable {
+    var imageSize: Int { get }
+    var channels: Int { get }
+    func features(_ pixels: Tensor) throws -> Tensor
+}
+
+/// A ViT image tower and the linear projection into the shared embedding space.
+public struct ProjectedVisionTransformer: CLIPImageEncoder {
+    public let transformer: CLIPVisionTransformer
+    let projection: Linear
+
+    public var imageSize: Int { transformer.config.imageSize }
+    public var channels: Int { transformer.config.channels }
+    public func features(_ pixels: Tensor) throws -> Tensor { projection(try transformer.pooled(pixels)) }
+}
+
 /// CLIP (Radford et al. 2021): an image tower and a text tower projected into one embedding
 /// space and compared by cosine similarity times a learned temperature (`logit_scale`).
 ///
 /// This is the network alone, on pixel values and token ids, like transformers'
-/// `CLIPModel`: `imageFeatures`/`textFeatures` equal `get_image_features`/`get_text_features`.
-/// `CLIP` adds files, preprocessing and tokenisation on top.
+/// `CLIPModel`: `imageFeatures`/`textFeatures` equal `get_image_features`/`get_text_features`
+/// (and open_clip's `encode_image`/`encode_text`). `CLIP` adds files, preprocessing and
+/// tokenisation on top.
 public final class CLIPModel: Sendable {
-    public let config: CLIPConfig
-    public let vision: CLIPVisionTransformer
+    public let image: any CLIPImageEncoder
     public let text: CLIPTextTransformer
-    let visualProjection: Linear
     let textProjection: Linear
     /// exp(logit_scale): the factor from cosine similarity to logits.
     public let logitScale: Float
+    public let embeddingDim: Int
 
-    public init(config: CLIPConfig, weights: WeightStore) throws {
-        self.config = config
-        vision = try CLIPVisionTransformer(weights, prefix: "vision_model", config: config.vision)
-        text = try CLIPTextTransformer(weights, prefix: "text_model", config: config.text)
-        visualProjection = try Linear(weights, "visual_projection", in: config.vision.tower.hiddenSize,
-                                      out: config.projectionDim, bias: false)
-        textProjection = try Linear(weights, "text_projection", in: config.text.tower.hiddenSize,
-                                    out: config.projectionDim, bias: false)
-        logitScale = Foundation.exp(try weights.tensor("logit_scale", shape: []).item)
+    /// The vision transformer, for ViT models.
+    public var vision: CLIPVisionTransformer? { (image as? ProjectedVisionTransformer)?.transformer }
+
+    init(image: any CLIPImageEncoder, text: CLIPTextTransformer, textProjection: Linear, logitScale: Float) {
+        self.image = image
+        self.text = text
+        self.textProjection = textProjection
+        self.logitScale = logitScale
+        embeddingDim = textProjection.outFeatures
     }
 
-    /// Loads config.json and the weights of a Hugging Face CLIP folder.
+    /// A Hugging Face `CLIPModel` state dict.
+    public convenience init(config: CLIPConfig, weights: WeightStore) throws {
+        let vision = try CLIPVisionTransformer(weights, prefix: "vision_model", config: config.vision)
+        let visualProjection = try Linear(weights, "visual_projection", in: config.vision.tower.hiddenSize,
+                                          out: config.projectionDim, bias: false)
+        self.init(image: ProjectedVisionTransformer(transformer: vision, projection: visualProjection),
+                  text: try CLIPTextTransformer(weights, prefix: "text_model", config: config.text),
+                  textProjection: try Linear(weights, "text_projection", in: config.text.tower.hiddenSize,
+                                             out: config.projectionDim, bias: false),
+                  logitScale: Foundation.exp(try weights.tensor("logit_scale", shape: []).item))
+    }
+
+    /// Loads a model folder: Hugging Face (config.json and weights) or open_clip
+    /// (open_clip_config.json and open_clip_model.safetensors / open_clip_pytorch_model.bin).
     public convenience init(checkpoint: Checkpoint) throws {
-        try self.init(config: CLIPConfig(reader: checkpoint.config()), weights: checkpoint.weights())
+        if let openCLIP = try OpenCLIPConfig(checkpoint: checkpoint) {
+            try self.init(openCLIP: openCLIP, weights: checkpoint.openCLIPWeights())
+        } else {
+            try self.init(config: CLIPConfig(reader: checkpoint.config()), weights: checkpoint.weights())
+        }
     }
 
-    public var embeddingDim: Int { config.projectionDim }
+    /// The text tower's configuration of a model folder, without loading weights.
+    public static func textConfig(checkpoint: Checkpoint) throws -> CLIPTextConfig {
+        if let openCLIP = try OpenCLIPConfig(checkpoint: checkpoint) { return openCLIP.text }
+        return try CLIPConfig(reader: checkpoint.config()).text
+    }
 
     /// Images per forward pass: enough rows for efficient GEMMs, bounded activation memory.
     public static let imagesPerPass = 32
@@ -41,12 +81,10 @@ public final class CLIPModel: Sendable {
 
     /// Projected image features [B, projection] from pixel values [B, C, H, W].
     public func imageFeatures(pixels: Tensor) throws -> Tensor {
-        guard pixels.rank == 4, pixels.shape[0] > Self.imagesPerPass else {
-            return visualProjection(try vision.pooled(pixels))
-        }
+        guard pixels.rank == 4, pixels.shape[0] > Self.imagesPerPass else { return try image.features(pixels) }
         let batch = pixels.shape[0]
         let passes = stride(from: 0, to: batch, by: Self.imagesPerPass).map { $0 ..< min($0 + Self.imagesPerPass, batch) }
-        return Tensor.concatenatingRows(try passes.map { visualProjection(try vision.pooled(pixels.rows($0))) }, rowShape: [embeddingDim])
+        return Tensor.concatenatingRows(try passes.map { try image.features(pixels.rows($0)) }, rowShape: [embeddingDim])
     }
 
     /// Projected text features [B, projection] from token ids (start/end tokens included, unpadded).

@@ -23,15 +23,14 @@ public struct Checkpoint: Sendable {
 
     public func config() throws -> ConfigReader { try ConfigReader(contentsOf: file("config.json")) }
 
-    /// The weights, preferring safetensors: `model.safetensors`, then a sharded index.
+    /// The weights, preferring safetensors: `model.safetensors`, then a sharded index, then a
+    /// PyTorch `pytorch_model.bin` (read without Python; its pickle cannot run code).
     public func weights() throws -> WeightStore {
         if exists("model.safetensors") { return try SafetensorsFile(path: file("model.safetensors").path) }
         if exists("model.safetensors.index.json") {
             return try ShardedSafetensors(indexPath: file("model.safetensors.index.json").path)
         }
-        if exists("pytorch_model.bin") {
-            throw GlimpseError.unsupported("\(file("pytorch_model.bin").path): PyTorch .bin checkpoints are not supported yet; convert to model.safetensors")
-        }
-        throw GlimpseError.fileNotFound(path: folder.path, what: "weights (model.safetensors or model.safetensors.index.json) in model folder")
+        if exists("pytorch_model.bin") { return try TorchCheckpointFile(path: file("pytorch_model.bin").path) }
+        throw GlimpseError.fileNotFound(path: folder.path, what: "weights (model.safetensors, model.safetensors.index.json or pytorch_model.bin) in model folder")
     }
 }
