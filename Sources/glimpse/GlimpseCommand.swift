@@ -8,7 +8,7 @@ struct GlimpseCommand: ParsableCommand {
         commandName: "glimpse",
         abstract: "Vision-language models (CLIP, OWL-ViT) on the command line.",
         discussion: "Results go to standard output as JSON Lines (one object per input), or as a table with --format table; progress and errors go to standard error.",
-        subcommands: [EmbedCommand.self, ClassifyCommand.self, DetectCommand.self, EvalDetectionCommand.self, TokenizeCommand.self, BenchCommand.self]
+        subcommands: [EmbedCommand.self, ClassifyCommand.self, DetectCommand.self, EvalDetectionCommand.self, TokenizeCommand.self, BenchCommand.self, BenchDetectCommand.self]
     )
 }
 

@@ -150,4 +150,23 @@ final class OwlViTParityTests: XCTestCase {
         XCTAssertEqual(both.map(\.query), both.map(\.query).sorted())
         XCTAssertEqual(Set(both.map(\.label)), Set(names))
     }
+
+    /// Full-size random B/32 or B/16 (`make_owlvit_fixtures.py --full DIR --patch N`, 600 MB,
+    /// not committed): GLIMPSE_FULL_OWLVIT=DIR swift test --filter OwlViTParityTests/testFullSize.
+    func testFullSizeModelWhenAvailable() throws {
+        guard let folder = ProcessInfo.processInfo.environment["GLIMPSE_FULL_OWLVIT"] else {
+            throw XCTSkip("set GLIMPSE_FULL_OWLVIT to a folder made by make_owlvit_fixtures.py --full")
+        }
+        let ref = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: folder + "/reference.json"))) as? [String: Any])
+        let owl = try OwlViT(folder: folder)
+        let image = try load(["detection/voc_dining.jpg"])
+        let texts = try XCTUnwrap(ref["queries"] as? [String])
+        let queries = try owl.textQueries(texts)
+        let map = try owl.featureMap(image)
+        assertClose(owl.model.boxes(map).scalars, try ref.floats("pred_boxes"), abs: 1e-4, "full pred_boxes")
+        assertClose(owl.model.logits(map, image: 0, queries: queries.embeddings).logits.scalars, try ref.floats("logits"), abs: 1e-3, "full logits")
+        let threshold = try XCTUnwrap(ref["threshold"] as? NSNumber).floatValue
+        try compare(try owl.detect(image, queries: queries, threshold: threshold)[0],
+                    try XCTUnwrap(ref["detections"] as? [[String: Any]]), size: [375, 500], labels: true, "full detections")
+    }
 }
