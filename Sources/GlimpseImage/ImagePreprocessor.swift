@@ -29,8 +29,10 @@ public struct ImagePreprocessor: Sendable {
         table = t
     }
 
-    /// Reads `preprocessor_config.json` from a checkpoint folder.
-    public static func load(folder: URL) throws -> ImagePreprocessor {
+    /// Reads `preprocessor_config.json` from a checkpoint folder; keys it omits take `defaults`
+    /// (CLIP's unless given), and `squareIntegerSize` reads a bare integer size as a square.
+    public static func load(folder: URL, defaults: PreprocessorConfig = PreprocessorConfig(),
+                            squareIntegerSize: Bool = false) throws -> ImagePreprocessor {
         let url = folder.appendingPathComponent("preprocessor_config.json")
         guard FileManager.default.fileExists(atPath: url.path) else {
             throw GlimpseError.fileNotFound(path: url.path, what: "preprocessor configuration")
@@ -39,9 +41,10 @@ public struct ImagePreprocessor: Sendable {
             throw GlimpseError.invalidFile(path: url.path, reason: "cannot be read")
         }
         do {
-            return ImagePreprocessor(config: try JSONDecoder().decode(PreprocessorConfig.self, from: data))
+            return ImagePreprocessor(config: try PreprocessorConfig(data: data, defaults: defaults, squareIntegerSize: squareIntegerSize))
         } catch let error as GlimpseError {
             if case .invalidConfig(let message) = error { throw GlimpseError.invalidConfig("\(url.path): \(message)") }
+            if case .invalidFile(_, let reason) = error { throw GlimpseError.invalidFile(path: url.path, reason: reason) }
             throw error
         } catch {
             throw GlimpseError.invalidFile(path: url.path, reason: "is not valid JSON")

@@ -1,3 +1,4 @@
+import Foundation
 import GlimpseCore
 
 /// The image half of a Hugging Face `preprocessor_config.json`.
@@ -43,11 +44,28 @@ public struct PreprocessorConfig: Sendable, Decodable, Equatable {
     public init() {}
 
     public init(from decoder: Decoder) throws {
-        let all = try JSONValue(from: decoder)
+        try self.init(json: JSONValue(from: decoder), defaults: PreprocessorConfig(), squareIntegerSize: false)
+    }
+
+    /// Reads a config over another model family's defaults. `squareIntegerSize`: a bare integer
+    /// `size` means a square of that side (`default_to_square=True`, as OWL-ViT's processor
+    /// reads its hub configs), not CLIP's shortest edge.
+    public init(data: Data, defaults: PreprocessorConfig, squareIntegerSize: Bool) throws {
+        let json: JSONValue
+        do { json = try JSONDecoder().decode(JSONValue.self, from: data) } catch {
+            throw GlimpseError.invalidFile(path: "preprocessor config", reason: "is not valid JSON")
+        }
+        try self.init(json: json, defaults: defaults, squareIntegerSize: squareIntegerSize)
+    }
+
+    init(json all: JSONValue, defaults: PreprocessorConfig, squareIntegerSize: Bool) throws {
         guard case .object(let o) = all else { throw GlimpseError.invalidConfig("preprocessor config must be a JSON object") }
-        var c = PreprocessorConfig()
+        var c = defaults
         c.doResize = try o.bool("do_resize") ?? c.doResize
-        if let size = o["size"], size != .null { c.size = try Self.parseSize(size) }
+        if let size = o["size"], size != .null {
+            c.size = try Self.parseSize(size)
+            if squareIntegerSize, case .number = size, case .shortestEdge(let n, _) = c.size { c.size = .exact(height: n, width: n) }
+        }
         if let r = try o.int("resample") {
             guard let filter = Resize.Filter(rawValue: r) else {
                 throw GlimpseError.invalidConfig("'resample' \(r) is not supported (use 1 lanczos, 2 bilinear, 3 bicubic, 4 box or 5 hamming; 0 nearest is not implemented)")

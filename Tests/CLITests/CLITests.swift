@@ -17,7 +17,9 @@ final class CLITests: XCTestCase {
 
     func glimpse(_ arguments: String...) throws -> Result { try run(arguments) }
 
-    func run(_ arguments: [String]) throws -> Result {
+    func run(_ arguments: [String]) throws -> Result { try Self.execute(arguments) }
+
+    static func execute(_ arguments: [String]) throws -> Result {
         let process = Process()
         process.executableURL = Bundle.main.bundleURL.appendingPathComponent("glimpse")
         #if os(macOS)

@@ -44,16 +44,16 @@ public struct CLIPTextConfig: Sendable, Equatable {
     public var vocabularySize: Int
     public var maxPositions: Int
     public var eosTokenId: Int
-
-    /// Pool at the *largest* token id (EOT is the largest id in CLIP's vocabulary) rather than
-    /// at the first `eosTokenId`: what OpenAI's and open_clip's code do, and what transformers
-    /// does for checkpoints saved before PR #24773, which carry eos_token_id = 2.
+    /// Pool at the *largest* token id (EOT is the largest id in CLIP's vocabulary) instead of
+    /// the first `eos_token_id`: what CLIP checkpoints saved before transformers PR #24773
+    /// (eos_token_id = 2) get, and what OWL-ViT always does.
     public var poolsAtArgmax: Bool
 
-    init(_ section: ConfigReader) throws {
+    /// `maxPositions` is the default context when the config omits it (77 for CLIP, 16 for OWL-ViT).
+    init(_ section: ConfigReader, maxPositions defaultPositions: Int = 77) throws {
         tower = try CLIPTowerConfig(section, defaults: .init(hiddenSize: 512, intermediateSize: 2048, layers: 12, heads: 8))
         vocabularySize = try section.int("vocab_size", default: 49408, min: 1)
-        maxPositions = try section.int("max_position_embeddings", default: 77, min: 1)
+        maxPositions = try section.int("max_position_embeddings", default: defaultPositions, min: 1)
         eosTokenId = try section.int("eos_token_id", default: 49407)
         poolsAtArgmax = eosTokenId == 2
     }
@@ -83,9 +83,10 @@ public struct CLIPVisionConfig: Sendable, Equatable {
         channels = 3
     }
 
-    init(_ section: ConfigReader) throws {
+    /// `imageSize` is the default when the config omits it (224 for CLIP, 768 for OWL-ViT).
+    init(_ section: ConfigReader, imageSize defaultSize: Int = 224) throws {
         tower = try CLIPTowerConfig(section, defaults: .init(hiddenSize: 768, intermediateSize: 3072, layers: 12, heads: 12))
-        imageSize = try section.int("image_size", default: 224, min: 1)
+        imageSize = try section.int("image_size", default: defaultSize, min: 1)
         patchSize = try section.int("patch_size", default: 32, min: 1)
         channels = try section.int("num_channels", default: 3, min: 1)
         guard imageSize % patchSize == 0 else {
@@ -118,7 +119,7 @@ public struct CLIPConfig: Sendable, Equatable {
 
     /// A tower section; older checkpoints also carry `*_config_dict`, whose values win,
     /// as in transformers.
-    private static func tower(_ reader: ConfigReader, _ key: String) throws -> ConfigReader {
+    static func tower(_ reader: ConfigReader, _ key: String) throws -> ConfigReader {
         let base = try reader.section(key)
         let overrides = try reader.section(key + "_dict")
         guard base != nil || overrides != nil else {

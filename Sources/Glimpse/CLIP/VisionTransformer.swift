@@ -11,7 +11,8 @@ public struct CLIPVisionTransformer: Sendable {
     let preNorm, postNorm: LayerNorm
     let encoder: CLIPEncoder
 
-    public init(_ store: WeightStore, prefix: String, config: CLIPVisionConfig) throws {
+    /// `preNormName`: CLIP's checkpoints spell the first LN "pre_layrnorm", OWL-ViT's "pre_layernorm".
+    public init(_ store: WeightStore, prefix: String, config: CLIPVisionConfig, preNormName: String = "pre_layrnorm") throws {
         self.config = config
         let d = config.tower.hiddenSize, p = config.patchSize
         let eps = config.tower.layerNormEps
@@ -19,7 +20,7 @@ public struct CLIPVisionTransformer: Sendable {
             .reshaped([d, config.channels * p * p])
         classEmbedding = try store.tensor("\(prefix).embeddings.class_embedding", shape: [d])
         positionEmbedding = try store.tensor("\(prefix).embeddings.position_embedding.weight", shape: [config.positions, d])
-        preNorm = try LayerNorm(store, "\(prefix).pre_layrnorm", dim: d, eps: eps)
+        preNorm = try LayerNorm(store, "\(prefix).\(preNormName)", dim: d, eps: eps)
         postNorm = try LayerNorm(store, "\(prefix).post_layernorm", dim: d, eps: eps)
         encoder = try CLIPEncoder(store, "\(prefix).encoder", config.tower)
     }
