@@ -52,6 +52,6 @@ let package = Package(
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
         ]),
-        .testTarget(name: "CLITests", dependencies: ["glimpse"]),
+        .testTarget(name: "CLITests", dependencies: ["glimpse", .product(name: "Crypto", package: "swift-crypto")]),
     ]
 )

@@ -8,7 +8,7 @@ struct GlimpseCommand: ParsableCommand {
         commandName: "glimpse",
         abstract: "Vision-language models (CLIP) on the command line.",
         discussion: "Results go to standard output as JSON Lines (one object per input), or as a table with --format table; progress and errors go to standard error.",
-        subcommands: [EmbedCommand.self, ClassifyCommand.self, TokenizeCommand.self, BenchCommand.self]
+        subcommands: [EmbedCommand.self, ClassifyCommand.self, TokenizeCommand.self, BenchCommand.self, ModelsCommand.self, InspectCommand.self]
     )
 }
 
@@ -18,7 +18,7 @@ enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
 
 /// Options every model command shares.
 struct ModelOptions: ParsableArguments {
-    @Option(name: .shortAndLong, help: "Model folder in the Hugging Face layout (config.json, model.safetensors, tokenizer and preprocessor files).")
+    @Option(name: .shortAndLong, help: modelHelp)
     var model: String
 
     @Option(help: "Output format: jsonl or table.")
