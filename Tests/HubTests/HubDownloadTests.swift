@@ -52,6 +52,8 @@ final class HubDownloadTests: XCTestCase {
             XCTAssertTrue(fm.fileExists(atPath: repo.appendingPathComponent(".no_exist/\(HubFixtures.commitA)/\(absent)").path), absent)
         }
         XCTAssertTrue(fm.fileExists(atPath: cache.appendingPathComponent(".locks/\(repoFolder)").path))
+        XCTAssertTrue(try String(contentsOf: cache.appendingPathComponent("CACHEDIR.TAG"), encoding: .utf8)
+            .hasPrefix("Signature: 8a477f597d28d172789f06886806bc55"))
         XCTAssertFalse(hub.requests.contains { $0.path.contains("pytorch_model.bin") || $0.path.contains("flax") || $0.path.contains("README") })
 
         let (texts, expected) = try HubFixtures.referenceTextEmbeddings()

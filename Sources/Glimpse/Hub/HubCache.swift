@@ -86,6 +86,16 @@ public struct HubCache: Sendable {
         }
     }
 
+    /// Marks the cache root with the standard CACHEDIR.TAG (https://bford.info/cachedir/), as
+    /// huggingface_hub does, so backup tools skip it. Best effort.
+    func tagAsCache() {
+        let tag = root.appendingPathComponent("CACHEDIR.TAG")
+        guard !FileManager.default.fileExists(atPath: tag.path) else { return }
+        let text = "Signature: 8a477f597d28d172789f06886806bc55\n# This file is a cache directory tag (Hugging Face hub cache).\n# For information about cache directory tags, see:\n#\thttps://bford.info/cachedir/\n"
+        try? FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+        try? Data(text.utf8).write(to: tag, options: .atomic)
+    }
+
     /// Runs `body` holding an exclusive advisory lock (flock) on `.locks/…/<etag>.lock`, the
     /// file huggingface_hub locks, so concurrent downloads of one blob wait for each other.
     func withLock<T>(etag: String, _ body: () throws -> T) throws -> T {

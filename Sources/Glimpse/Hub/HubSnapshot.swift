@@ -112,6 +112,7 @@ struct HubSnapshot {
         guard metadata.commit == commit else {
             throw GlimpseError.hub("\(model): \(file) came from commit \(metadata.commit), expected \(commit); the revision moved during the download, try again")
         }
+        cache.tagAsCache()
         do {
             try cache.withLock(etag: metadata.etag) {
                 let blob = cache.blob(metadata.etag)
