@@ -75,6 +75,7 @@ final class HubCacheTests: XCTestCase {
         other["preprocessor_config.json"] = Data(#"{"size": {"shortest_edge": 64}, "crop_size": 64, "image_mean": [0.5, 0.5, 0.5]}"#.utf8)
         repo.commits[HubFixtures.commitB] = other
         repo.branches["v2"] = HubFixtures.commitB
+        repo.branches["refs/pr/1"] = HubFixtures.commitB
         let hub = FakeHub()
         hub.add("glimpse-test/clip-tiny", repo)
         try hub.start()
@@ -89,9 +90,15 @@ final class HubCacheTests: XCTestCase {
         XCTAssertTrue(hub.requests.contains { $0.path == "/glimpse-test/clip-tiny/resolve/\(HubFixtures.commitB)/model.safetensors" },
                       "files after the first are asked for at the commit, so all come from one commit")
 
+        // A revision with slashes travels as one URL segment and is stored as nested refs, as in Python.
+        let pr = try ModelLocator.resolve("glimpse-test/clip-tiny@refs/pr/1", environment: online)
+        XCTAssertEqual(pr.folder.standardizedFileURL.path, snapshot(HubFixtures.commitB))
+        XCTAssertTrue(hub.requests.contains { $0.path == "/glimpse-test/clip-tiny/resolve/refs%2Fpr%2F1/config.json" })
+        XCTAssertEqual(try String(contentsOf: refs.appendingPathComponent("refs/pr/1"), encoding: .utf8), HubFixtures.commitB)
+
         let pinned = try ModelLocator.resolve("glimpse-test/clip-tiny@\(HubFixtures.commitA)", environment: online)
         XCTAssertEqual(pinned.folder.standardizedFileURL.path, snapshot(HubFixtures.commitA))
-        XCTAssertEqual(try fm.contentsOfDirectory(atPath: refs.path), ["v2"], "a commit hash is not a ref")
+        XCTAssertEqual(try fm.contentsOfDirectory(atPath: refs.path).sorted(), ["refs", "v2"], "a commit hash is not a ref")
         let weights = cache.appendingPathComponent("models--glimpse-test--clip-tiny/blobs")
         XCTAssertEqual(try fm.contentsOfDirectory(atPath: weights.path).count, 5, "4 fixture files + one changed preprocessor config, shared blobs stored once")
 
@@ -135,7 +142,7 @@ final class HubCacheTests: XCTestCase {
         let folder = try HubFixtures.temporaryFolder("org")
         defer { try? fm.removeItem(at: folder) }
         XCTAssertEqual(ModelLocator.hubModel("openai/clip-vit-base-patch32"), try HubModelID(repo: "openai/clip-vit-base-patch32"))
-        XCTAssertEqual(ModelLocator.hubModel("openai/clip-vit-base-patch32@refs%2Fpr%2F1")?.revision, "refs%2Fpr%2F1")
+        XCTAssertEqual(ModelLocator.hubModel("openai/clip-vit-base-patch32@refs/pr/1")?.revision, "refs/pr/1")
         XCTAssertEqual(ModelLocator.hubModel("a/b@\(HubFixtures.commitA)")?.isCommitHash, true)
         XCTAssertEqual(ModelLocator.hubModel("a/b")?.cacheFolderName, "models--a--b")
         for local in [folder.path, "./a/b", "a/b/c", "~/a", "name", "a//b", "a/b@", "-a/b", "a/b--c"] {

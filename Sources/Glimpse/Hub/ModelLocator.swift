@@ -18,7 +18,12 @@ public enum ModelLocator {
                                environment: HubEnvironment = HubEnvironment(),
                                progress: DownloadProgressHandler? = nil) throws -> Checkpoint {
         guard let model = hubModel(spec) else { return try Checkpoint(folder: spec) }
-        return try resolve(model, files: files, environment: environment, progress: progress)
+        do {
+            return try resolve(model, files: files, environment: environment, progress: progress)
+        } catch GlimpseError.hub(let message) where !spec.contains("@") {
+            // The spec may have been meant as a path: say that was tried too.
+            throw GlimpseError.hub(message + " (and there is no local folder '\(spec)')")
+        }
     }
 
     /// The snapshot folder of a Hub model holding `files`.
