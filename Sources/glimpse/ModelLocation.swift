@@ -40,7 +40,7 @@ final class DownloadBar: @unchecked Sendable {
     func update(_ progress: DownloadProgress) {
         lock.withLock {
             let now = Date()
-            if progress.file != file { file = progress.file; start = now; lastDraw = .distantPast }
+            if progress.file != file { file = progress.file; start = now; lastDraw = terminal ? .distantPast : now }
             guard progress.finished || now.timeIntervalSince(lastDraw) >= (terminal ? 0.1 : 5) else { return }
             lastDraw = now
             let rate = Double(progress.received) / max(now.timeIntervalSince(start), 1e-3)

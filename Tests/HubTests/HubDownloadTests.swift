@@ -118,6 +118,23 @@ final class HubDownloadTests: XCTestCase {
         XCTAssertEqual(gets("/cdn/\(sha)").map { $0.headers["range"] }, ["bytes=1000-"])
     }
 
+    /// The progress handler hears growing byte counts and one finished event per downloaded file.
+    func testProgressIsReported() throws {
+        final class Events: @unchecked Sendable { let lock = NSLock(); var all: [DownloadProgress] = [] }
+        let events = Events()
+        _ = try ModelLocator.resolve("glimpse-test/clip-tiny", environment: HubFixtures.environment(cache: cache, endpoint: hub.endpoint),
+                                     progress: { event in events.lock.withLock { events.all.append(event) } })
+        let fixture = try HubFixtures.files("clip-tiny")
+        let finished = events.all.filter(\.finished)
+        XCTAssertEqual(Set(finished.map(\.file)), Set(fixture.keys))
+        for event in finished {
+            XCTAssertEqual(event.received, Int64(fixture[event.file]?.count ?? -1), event.file)
+            XCTAssertEqual(event.total, event.received, event.file)
+            let counts = events.all.filter { $0.file == event.file }.map(\.received)
+            XCTAssertEqual(counts, counts.sorted(), "monotonic for \(event.file)")
+        }
+    }
+
     /// Bytes that do not hash to the ETag never reach the cache under the blob's name.
     func testChecksumMismatchIsRejected() throws {
         let weights = try Data(contentsOf: HubFixtures.root.appendingPathComponent("clip-tiny/model.safetensors"))

@@ -22,7 +22,7 @@ public enum ModelLocator {
             return try resolve(model, files: files, environment: environment, progress: progress)
         } catch GlimpseError.hub(let message) where !spec.contains("@") {
             // The spec may have been meant as a path: say that was tried too.
-            throw GlimpseError.hub(message + " (and there is no local folder '\(spec)')")
+            throw GlimpseError.hub(message + "; no local folder '\(spec)' exists either")
         }
     }
 
