@@ -73,16 +73,19 @@ public struct HubCache: Sendable {
     }
 
     /// Points snapshots/<commit>/<file> at the blob with a relative symlink, as Python does,
-    /// so the cache stays valid when moved.
+    /// so the cache stays valid when moved. Made under a temporary name and renamed into
+    /// place, so a reader never sees a half-made entry.
     func link(blob etag: String, as file: String, commit: String) throws {
         let pointer = self.pointer(commit, file)
         let manager = FileManager.default
         try manager.createDirectory(at: pointer.deletingLastPathComponent(), withIntermediateDirectories: true)
         let depth = file.split(separator: "/").count - 1
         let target = String(repeating: "../", count: depth + 2) + "blobs/" + etag
-        try? manager.removeItem(at: pointer)
-        if symlink(target, pointer.path) != 0, errno != EEXIST {
-            throw GlimpseError.hub("cannot create \(pointer.path): \(String(cString: strerror(errno)))")
+        let temporary = pointer.deletingLastPathComponent().appendingPathComponent(".\(pointer.lastPathComponent).\(UUID().uuidString).tmp")
+        guard symlink(target, temporary.path) == 0, rename(temporary.path, pointer.path) == 0 else {
+            let reason = String(cString: strerror(errno))
+            try? manager.removeItem(at: temporary)
+            throw GlimpseError.hub("cannot create \(pointer.path): \(reason)")
         }
     }
 
