@@ -18,6 +18,9 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        // Tests only: a local server that answers like the Hugging Face Hub.
+        .package(url: "https://github.com/apple/swift-nio", from: "2.65.0"),
     ],
     targets: [
         .systemLibrary(name: "CBLAS", pkgConfig: "openblas",
@@ -32,7 +35,9 @@ let package = Package(
                 dependencies: ["CGlimpseKernels", .target(name: "CBLAS", condition: .when(platforms: [.linux]))]),
         .target(name: "GlimpseText", dependencies: ["GlimpseCore", "CZlib"]),
         .target(name: "GlimpseImage", dependencies: ["GlimpseCore", "CTurboJPEG", "CPNG"]),
-        .target(name: "Glimpse", dependencies: ["GlimpseCore", "GlimpseText", "GlimpseImage"]),
+        .target(name: "Glimpse", dependencies: [
+            "GlimpseCore", "GlimpseText", "GlimpseImage", .product(name: "Crypto", package: "swift-crypto"),
+        ]),
         .executableTarget(name: "glimpse", dependencies: [
             "Glimpse", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
@@ -40,6 +45,13 @@ let package = Package(
         .testTarget(name: "GlimpseTextTests", dependencies: ["GlimpseText"]),
         .testTarget(name: "GlimpseImageTests", dependencies: ["GlimpseImage"]),
         .testTarget(name: "GlimpseTests", dependencies: ["Glimpse"]),
-        .testTarget(name: "CLITests", dependencies: ["glimpse"]),
+        .testTarget(name: "HubTests", dependencies: [
+            "Glimpse",
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+        ]),
+        .testTarget(name: "CLITests", dependencies: ["glimpse", .product(name: "Crypto", package: "swift-crypto")]),
     ]
 )

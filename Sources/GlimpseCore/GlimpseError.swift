@@ -17,6 +17,8 @@ public enum GlimpseError: Error, Equatable, CustomStringConvertible, Sendable {
     case invalidArgument(String)
     /// A valid input the library does not handle (yet).
     case unsupported(String)
+    /// A Hugging Face Hub model that could not be found, reached or downloaded.
+    case hub(String)
 
     public var description: String {
         switch self {
@@ -31,6 +33,7 @@ public enum GlimpseError: Error, Equatable, CustomStringConvertible, Sendable {
             return "text is \(tokens) tokens, longer than the context of \(limit): \"\(shown)\" (truncate to fit, or shorten it)"
         case let .invalidArgument(message): return message
         case let .unsupported(message): return "unsupported: \(message)"
+        case let .hub(message): return message
         }
     }
 }

@@ -42,7 +42,7 @@ struct BenchCommand: ParsableCommand {
     func run() throws {
         options.apply()
         let loadStart = Date()
-        let clip = try CLIP(folder: options.model)
+        let clip = try CLIP(checkpoint: options.checkpoint())
         let loadSeconds = Date().timeIntervalSince(loadStart)
         var output = Output(format: options.format, columns: ["task", "op", "batch", "threads", "median_ms", "per_second", "percent"])
         output.emit([("task", .string("load")), ("batch", .int(0)), ("threads", .int(Parallel.threadCount)),

@@ -48,7 +48,7 @@ struct ClassifyCommand: ParsableCommand {
             allLabels += contents.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         }
         guard !allLabels.isEmpty else { throw GlimpseError.invalidArgument("the label list is empty") }
-        let clip = try CLIP(folder: options.model)
+        let clip = try CLIP(checkpoint: options.checkpoint())
         let classifier = try ZeroShotClassifier(clip: clip, labels: allLabels,
                                                 templates: template.isEmpty ? [ZeroShotClassifier.defaultTemplate] : template)
         var output = Output(format: options.format, columns: ["image", "label", "probability", "logit"])

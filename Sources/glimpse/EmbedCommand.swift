@@ -29,7 +29,7 @@ struct EmbedCommand: ParsableCommand {
 
     func run() throws {
         options.apply()
-        let clip = try CLIP(folder: options.model)
+        let clip = try CLIP(checkpoint: options.checkpoint())
         var output = Output(format: options.format, columns: ["input", "kind", "dim", "embedding"])
         let progress = Progress(total: image.count + text.count, unit: "inputs", quiet: options.quiet)
         for batch in image.chunked(options.batchSize) {

@@ -8,7 +8,8 @@ struct GlimpseCommand: ParsableCommand {
         commandName: "glimpse",
         abstract: "Vision-language models (CLIP, OWL-ViT) on the command line.",
         discussion: "Results go to standard output as JSON Lines (one object per input), or as a table with --format table; progress and errors go to standard error.",
-        subcommands: [EmbedCommand.self, ClassifyCommand.self, DetectCommand.self, EvalDetectionCommand.self, TokenizeCommand.self, BenchCommand.self, BenchDetectCommand.self]
+        subcommands: [EmbedCommand.self, ClassifyCommand.self, DetectCommand.self, EvalDetectionCommand.self, TokenizeCommand.self,
+                      BenchCommand.self, BenchDetectCommand.self, ModelsCommand.self, InspectCommand.self]
     )
 }
 
@@ -18,7 +19,7 @@ enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
 
 /// Options every model command shares.
 struct ModelOptions: ParsableArguments {
-    @Option(name: .shortAndLong, help: "Model folder in the Hugging Face layout (config.json, model.safetensors, tokenizer and preprocessor files).")
+    @Option(name: .shortAndLong, help: modelHelp)
     var model: String
 
     @Option(help: "Output format: jsonl or table.")

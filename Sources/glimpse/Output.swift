@@ -3,7 +3,7 @@ import Foundation
 /// A JSON value with ordered keys and shortest round-trip float formatting (Float's own
 /// description), so embeddings print as they are stored, not widened to Double digits.
 indirect enum JSON {
-    case string(String), int(Int), float(Float), bool(Bool), null
+    case string(String), int(Int), float(Float), double(Double), bool(Bool), null
     case floats([Float])
     case array([JSON])
     case object([(String, JSON)])
@@ -13,6 +13,7 @@ indirect enum JSON {
         case .string(let s): JSON.quote(s, into: &out)
         case .int(let i): out += String(i)
         case .float(let f): out += f.isFinite ? "\(f)" : "null"
+        case .double(let d): out += d.isFinite ? "\(d)" : "null"
         case .bool(let b): out += b ? "true" : "false"
         case .null: out += "null"
         case .floats(let values):

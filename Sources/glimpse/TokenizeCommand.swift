@@ -7,7 +7,7 @@ struct TokenizeCommand: ParsableCommand {
         abstract: "Token ids of texts as the model sees them (start and end tokens included, no padding)."
     )
 
-    @Option(name: .shortAndLong, help: "Model folder (its tokenizer files and config are used).")
+    @Option(name: .shortAndLong, help: modelHelp)
     var model: String
 
     @Argument(help: "Texts to tokenize.")
@@ -24,7 +24,7 @@ struct TokenizeCommand: ParsableCommand {
     }
 
     func run() throws {
-        let checkpoint = try Checkpoint(folder: model)
+        let checkpoint = try locateModel(model, files: .tokenizerOnly, quiet: false)
         let config = try CLIPModel.textConfig(checkpoint: checkpoint)
         let tokenizer = try CLIPTokenizer.load(folder: checkpoint.folder)
         var output = Output(format: format, columns: ["text", "ids"])

@@ -15,8 +15,13 @@ public final class CLIP: Sendable {
     /// Loads a Hugging Face or open_clip CLIP folder. The tokenizer and preprocessor are looked for now
     /// but only required by the calls that need them, so a folder without
     /// preprocessor_config.json still embeds texts.
-    public init(folder path: String) throws {
-        checkpoint = try Checkpoint(folder: path)
+    public convenience init(folder path: String) throws {
+        try self.init(checkpoint: Checkpoint(folder: path))
+    }
+
+    /// Loads from a located checkpoint, e.g. `ModelLocator.resolve("openai/clip-vit-base-patch32")`.
+    public init(checkpoint: Checkpoint) throws {
+        self.checkpoint = checkpoint
         model = try CLIPModel(checkpoint: checkpoint)
         let (folder, checkpoint) = (checkpoint.folder, checkpoint)
         tokenizerResult = Result { try CLIPTokenizer.load(folder: folder) }.mapError(GlimpseError.wrap)
