@@ -27,6 +27,12 @@ public struct ConfigReader: @unchecked Sendable {
         self.init(values: object, context: url.path)
     }
 
+    /// JSON true/false. (`is Bool` is not enough: on Linux any NSNumber 0 or 1 casts to Bool.)
+    static func isBoolean(_ value: Any) -> Bool {
+        guard let number = value as? NSNumber else { return false }
+        return String(cString: number.objCType) == "c"
+    }
+
     public func contains(_ key: String) -> Bool { values[key] != nil && !(values[key] is NSNull) }
 
     private func raw(_ key: String) -> Any? {
@@ -50,7 +56,7 @@ public struct ConfigReader: @unchecked Sendable {
             if let fallback { return fallback }
             throw GlimpseError.invalidConfig("\(context): missing '\(key)'")
         }
-        guard let number = value as? NSNumber, !(value is Bool),
+        guard let number = value as? NSNumber, !Self.isBoolean(value),
               let int = Int(exactly: number.doubleValue) else { throw invalid(key, "an integer") }
         if let lowest, int < lowest { throw invalid(key, "at least \(lowest)") }
         return int
@@ -65,7 +71,7 @@ public struct ConfigReader: @unchecked Sendable {
             if let fallback { return fallback }
             throw GlimpseError.invalidConfig("\(context): missing '\(key)'")
         }
-        guard let number = value as? NSNumber, !(value is Bool) else { throw invalid(key, "a number") }
+        guard let number = value as? NSNumber, !Self.isBoolean(value) else { throw invalid(key, "a number") }
         return number.doubleValue
     }
 
@@ -80,7 +86,7 @@ public struct ConfigReader: @unchecked Sendable {
 
     public func bool(_ key: String, default fallback: Bool) throws -> Bool {
         guard let value = raw(key) else { return fallback }
-        guard let bool = value as? Bool else { throw invalid(key, "true or false") }
+        guard Self.isBoolean(value), let bool = value as? Bool else { throw invalid(key, "true or false") }
         return bool
     }
 }
