@@ -77,26 +77,30 @@ public enum BLAS {
 
 /// y = x · Wᵀ + b for x [rows, inFeatures] and W [outFeatures, inFeatures] (PyTorch layout).
 public func linear(_ x: Tensor, weight: Tensor, bias: Tensor?) -> Tensor {
-    let inFeatures = weight.shape[1], outFeatures = weight.shape[0]
-    precondition(x.shape.last == inFeatures, "linear: input \(x.shape) vs weight \(weight.shape)")
-    let rows = x.count / inFeatures
-    let y = Tensor(zeros: Array(x.shape.dropLast()) + [outFeatures])
-    if let bias {
-        // Seed C with the bias so sgemm's beta = 1 folds the add into the multiply.
-        for r in 0..<rows { (y.data + r * outFeatures).update(from: bias.data, count: outFeatures) }
+    Profiler.measure(.gemm) {
+        let inFeatures = weight.shape[1], outFeatures = weight.shape[0]
+        precondition(x.shape.last == inFeatures, "linear: input \(x.shape) vs weight \(weight.shape)")
+        let rows = x.count / inFeatures
+        let y = Tensor(zeros: Array(x.shape.dropLast()) + [outFeatures])
+        if let bias {
+            // Seed C with the bias so sgemm's beta = 1 folds the add into the multiply.
+            for r in 0..<rows { (y.data + r * outFeatures).update(from: bias.data, count: outFeatures) }
+        }
+        BLAS.gemm(transB: true, m: rows, n: outFeatures, k: inFeatures,
+                  a: x.data, lda: inFeatures, b: weight.data, ldb: inFeatures,
+                  beta: bias == nil ? 0 : 1, c: y.data, ldc: outFeatures)
+        return y
     }
-    BLAS.gemm(transB: true, m: rows, n: outFeatures, k: inFeatures,
-              a: x.data, lda: inFeatures, b: weight.data, ldb: inFeatures,
-              beta: bias == nil ? 0 : 1, c: y.data, ldc: outFeatures)
-    return y
 }
 
 /// C = A · Bᵀ for A [m, k], B [n, k]: similarity matrices between embedding sets.
 public func matmulTransposed(_ a: Tensor, _ b: Tensor) -> Tensor {
-    let k = a.shape[a.rank - 1]
-    precondition(b.shape[b.rank - 1] == k, "matmulTransposed: \(a.shape) vs \(b.shape)")
-    let m = a.count / k, n = b.count / k
-    let c = Tensor(zeros: [m, n])
-    BLAS.gemm(transB: true, m: m, n: n, k: k, a: a.data, lda: k, b: b.data, ldb: k, c: c.data, ldc: n)
-    return c
+    Profiler.measure(.gemm) {
+        let k = a.shape[a.rank - 1]
+        precondition(b.shape[b.rank - 1] == k, "matmulTransposed: \(a.shape) vs \(b.shape)")
+        let m = a.count / k, n = b.count / k
+        let c = Tensor(zeros: [m, n])
+        BLAS.gemm(transB: true, m: m, n: n, k: k, a: a.data, lda: k, b: b.data, ldb: k, c: c.data, ldc: n)
+        return c
+    }
 }

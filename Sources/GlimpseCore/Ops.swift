@@ -24,53 +24,67 @@ public enum Activation: String, Sendable, CaseIterable {
 }
 
 public func activateInPlace(_ x: Tensor, _ activation: Activation) {
-    switch activation {
-    case .gelu: gl_gelu_erf(x.data, x.count)
-    case .geluTanh: gl_gelu_tanh(x.data, x.count)
-    case .quickGelu: gl_quick_gelu(x.data, x.count)
-    case .relu:
-        Parallel.forEach(x.count, grain: 1 << 15) { range in
-            for i in range { x.data[i] = max(x.data[i], 0) }
+    Profiler.measure(.activation) {
+        switch activation {
+        case .gelu: gl_gelu_erf(x.data, x.count)
+        case .geluTanh: gl_gelu_tanh(x.data, x.count)
+        case .quickGelu: gl_quick_gelu(x.data, x.count)
+        case .relu:
+            Parallel.forEach(x.count, grain: 1 << 15) { range in
+                for i in range { x.data[i] = max(x.data[i], 0) }
+            }
         }
     }
 }
 
 /// Layer normalisation over the last dimension.
 public func layerNorm(_ x: Tensor, weight: Tensor, bias: Tensor, eps: Float) -> Tensor {
-    let dim = x.shape[x.rank - 1]
-    let y = Tensor(zeros: x.shape)
-    gl_layer_norm(x.data, y.data, x.count / dim, dim, weight.data, bias.data, eps)
-    return y
+    Profiler.measure(.normalization) {
+        let dim = x.shape[x.rank - 1]
+        let y = Tensor(zeros: x.shape)
+        gl_layer_norm(x.data, y.data, x.count / dim, dim, weight.data, bias.data, eps)
+        return y
+    }
 }
 
 /// Softmax over the last dimension, in place.
 public func softmaxInPlace(_ x: Tensor) {
-    let cols = x.shape[x.rank - 1]
-    gl_softmax_rows(x.data, x.count / cols, cols)
+    Profiler.measure(.normalization) {
+        let cols = x.shape[x.rank - 1]
+        gl_softmax_rows(x.data, x.count / cols, cols)
+    }
 }
 
 /// Divides each row (last dimension) by its L2 norm.
 public func l2NormalizeInPlace(_ x: Tensor, eps: Float = 1e-12) {
-    let cols = x.shape[x.rank - 1]
-    gl_l2_normalize_rows(x.data, x.count / cols, cols, eps)
+    Profiler.measure(.normalization) {
+        let cols = x.shape[x.rank - 1]
+        gl_l2_normalize_rows(x.data, x.count / cols, cols, eps)
+    }
 }
 
 /// y += x, elementwise (residual connections).
 public func addInPlace(_ y: Tensor, _ x: Tensor) {
-    precondition(y.count == x.count, "add: \(y.shape) vs \(x.shape)")
-    gl_add(y.data, x.data, y.count)
+    Profiler.measure(.elementwise) {
+        precondition(y.count == x.count, "add: \(y.shape) vs \(x.shape)")
+        gl_add(y.data, x.data, y.count)
+    }
 }
 
 public func scaleInPlace(_ x: Tensor, _ factor: Float) {
-    gl_scale(x.data, x.count, factor)
+    Profiler.measure(.elementwise) {
+        gl_scale(x.data, x.count, factor)
+    }
 }
 
 /// Rows of `table` [vocab, dim] picked by `ids`; ids are validated by the caller.
 public func embeddingLookup(_ table: Tensor, ids: [Int]) -> Tensor {
-    let dim = table.shape[1]
-    let out = Tensor(zeros: [ids.count, dim])
-    for (row, id) in ids.enumerated() {
-        (out.data + row * dim).update(from: table.data + id * dim, count: dim)
+    Profiler.measure(.embedding) {
+        let dim = table.shape[1]
+        let out = Tensor(zeros: [ids.count, dim])
+        for (row, id) in ids.enumerated() {
+            (out.data + row * dim).update(from: table.data + id * dim, count: dim)
+        }
+        return out
     }
-    return out
 }

@@ -24,10 +24,10 @@ public final class Tensor: @unchecked Sendable {
         let bytes = max(count, 1) * MemoryLayout<Float>.stride
         var raw: UnsafeMutableRawPointer?
         // posix_memalign only fails for out-of-memory, which Swift treats as fatal anyway.
-        if posix_memalign(&raw, 64, (bytes + 63) & ~63) != 0 || raw == nil {
+        guard posix_memalign(&raw, 64, (bytes + 63) & ~63) == 0, let raw else {
             preconditionFailure("out of memory allocating \(bytes) bytes")
         }
-        self.data = raw!.bindMemory(to: Float.self, capacity: max(count, 1))
+        self.data = raw.bindMemory(to: Float.self, capacity: max(count, 1))
         self.data.initialize(repeating: 0, count: max(count, 1))
         self.owner = nil
         self.ownsMemory = true

@@ -25,6 +25,9 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "File with one label per line for text prompts.")
     var labelsFile: String?
 
+    @Option(help: "Also report where the time goes (GEMM, attention, norms, activations, preprocessing, decode) when encoding this image file end to end.")
+    var profile: String?
+
     @Flag(help: "Only image encoding.")
     var imagesOnly = false
 
@@ -41,7 +44,7 @@ struct BenchCommand: ParsableCommand {
         let loadStart = Date()
         let clip = try CLIP(folder: options.model)
         let loadSeconds = Date().timeIntervalSince(loadStart)
-        var output = Output(format: options.format, columns: ["task", "batch", "threads", "median_ms", "per_second"])
+        var output = Output(format: options.format, columns: ["task", "op", "batch", "threads", "median_ms", "per_second", "percent"])
         output.emit([("task", .string("load")), ("batch", .int(0)), ("threads", .int(Parallel.threadCount)),
                      ("median_ms", .float(Float(loadSeconds * 1000))), ("per_second", .null)])
         var labels = ["cat", "dog", "car", "tree", "house", "bird", "boat", "person"]
@@ -54,9 +57,9 @@ struct BenchCommand: ParsableCommand {
         let vision = clip.model.config.vision
         for b in batch {
             if !textsOnly {
-                var generator = SplitMix(seed: UInt64(b))
+                var generator = SplitMix64(seed: UInt64(b))
                 let pixels = Tensor(shape: [b, vision.channels, vision.imageSize, vision.imageSize],
-                                    values: (0 ..< b * vision.channels * vision.imageSize * vision.imageSize).map { _ in generator.nextFloat() })
+                                    values: (0 ..< b * vision.channels * vision.imageSize * vision.imageSize).map { _ in generator.uniform(-1, 1) })
                 let ms = try time { _ = try clip.model.imageFeatures(pixels: pixels) }
                 output.emit(result("image", b, ms))
             }
@@ -65,6 +68,22 @@ struct BenchCommand: ParsableCommand {
                 let ids = try prompts.map { try clip.tokenize($0, truncate: true) }
                 let ms = try time { _ = try clip.model.textFeatures(ids: ids) }
                 output.emit(result("text", b, ms))
+            }
+        }
+        if let profile {
+            try clip.embed(imageFiles: [profile])  // warm-up
+            Profiler.setEnabled(true)
+            let start = DispatchTime.now().uptimeNanoseconds
+            for _ in 0 ..< repeats { _ = try clip.embed(imageFiles: [profile]) }
+            let total = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6 / Double(repeats)
+            let split = Profiler.totals()
+            Profiler.setEnabled(false)
+            let accounted = split.values.reduce(0, +) * 1000 / Double(repeats)
+            let rows = OpClass.allCases.map { ($0.rawValue, (split[$0] ?? 0) * 1000 / Double(repeats)) }
+            for (op, ms) in rows + [("other", total - accounted)] {
+                output.emit([("task", .string("profile")), ("op", .string(op)), ("batch", .int(1)),
+                             ("threads", .int(Parallel.threadCount)), ("median_ms", .float(Float(ms))),
+                             ("percent", .float(Float(ms / total * 100)))])
             }
         }
         output.finish()
@@ -85,18 +104,4 @@ struct BenchCommand: ParsableCommand {
         [("task", .string(task)), ("batch", .int(batch)), ("threads", .int(Parallel.threadCount)),
          ("median_ms", .float(Float(ms))), ("per_second", .float(Float(Double(batch) / ms * 1000)))]
     }
-}
-
-/// A tiny seeded generator for benchmark inputs (values in [-1, 1)).
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func nextFloat() -> Float { Float(next() >> 40) / Float(1 << 23) - 1 }
 }

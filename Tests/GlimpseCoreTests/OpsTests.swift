@@ -108,4 +108,25 @@ final class OpsTests: XCTestCase {
         XCTAssertEqual(Activation(huggingFace: "gelu_pytorch_tanh"), .geluTanh)
         XCTAssertNil(Activation(huggingFace: "swish-ish"))
     }
+
+    /// Recording charges top-level ops to their class only; inner calls are not counted twice.
+    func testProfilerChargesOuterOpsOnly() {
+        let x = random([64, 32], seed: 13), w = random([48, 32], seed: 14)
+        Profiler.setEnabled(true)
+        defer { Profiler.setEnabled(false) }
+        _ = linear(x, weight: w, bias: nil)
+        let gemmOnly = Profiler.totals()[.gemm] ?? 0
+        XCTAssertGreaterThan(gemmOnly, 0)
+        Profiler.measure(.attention) {
+            _ = linear(x, weight: w, bias: nil)
+            softmaxInPlace(x)
+        }
+        let totals = Profiler.totals()
+        XCTAssertGreaterThan(totals[.attention] ?? 0, 0)
+        XCTAssertEqual(totals[.gemm], gemmOnly, "an inner GEMM is charged to the outer op")
+        XCTAssertNil(totals[.normalization], "an inner softmax is charged to the outer op")
+        Profiler.setEnabled(false)
+        _ = linear(x, weight: w, bias: nil)
+        XCTAssertEqual(Profiler.totals().count, 0, "nothing recorded while disabled")
+    }
 }

@@ -40,12 +40,14 @@ public final class CLIP: Sendable {
         guard h == size, w == size else {
             throw GlimpseError.invalidConfig("preprocessor_config.json gives \(w)×\(h) images but the model takes \(size)×\(size)")
         }
-        let pixels = Tensor(zeros: [images.count, 3, h, w])
-        let plane = 3 * h * w
-        Parallel.forEach(images.count) { range in
-            for i in range { preprocessor.pixelValues(images[i], into: pixels.data + i * plane) }
+        return Profiler.measure(.preprocessing) {
+            let pixels = Tensor(zeros: [images.count, 3, h, w])
+            let plane = 3 * h * w
+            Parallel.forEach(images.count) { range in
+                for i in range { preprocessor.pixelValues(images[i], into: pixels.data + i * plane) }
+            }
+            return pixels
         }
-        return pixels
     }
 
     /// Image embeddings [B, projection]: L2-normalised, or with `normalize: false` the raw
@@ -58,7 +60,9 @@ public final class CLIP: Sendable {
 
     /// Decodes and embeds image files.
     public func embed(imageFiles: [String], normalize: Bool = true) throws -> Tensor {
-        let images = try imageFiles.map { try ImageDecoder.decode(contentsOf: URL(fileURLWithPath: $0)) }
+        let images = try Profiler.measure(.decode) {
+            try imageFiles.map { try ImageDecoder.decode(contentsOf: URL(fileURLWithPath: $0)) }
+        }
         return try embed(images: images, normalize: normalize)
     }
 
