@@ -6,7 +6,7 @@ struct EmbedCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "embed",
         abstract: "Embed images and/or texts into the model's shared space.",
-        discussion: "One object per input: {\"input\": ..., \"kind\": \"image\"|\"text\", \"embedding\": [...]}. Embeddings are L2-normalised unless --raw."
+        discussion: "One object per input: {\"input\": ..., \"kind\": \"image\"|\"text\", \"embedding\": [...]}. Embeddings are L2-normalised unless --raw. CLIP folders embed images and texts; BERT sentence-embedding folders (model_type \"bert\", e.g. all-MiniLM-L6-v2) embed texts by mean pooling."
     )
 
     @OptionGroup var options: ModelOptions
@@ -29,6 +29,8 @@ struct EmbedCommand: ParsableCommand {
 
     func run() throws {
         options.apply()
+        let type = try Checkpoint(folder: options.model).config().string("model_type", default: "clip")
+        if type == "bert" { return try runSentenceEncoder() }
         let clip = try CLIP(folder: options.model)
         var output = Output(format: options.format, columns: ["input", "kind", "dim", "embedding"])
         let progress = Progress(total: image.count + text.count, unit: "inputs", quiet: options.quiet)
@@ -44,6 +46,23 @@ struct EmbedCommand: ParsableCommand {
             for (i, string) in batch.enumerated() {
                 output.emit(record(string, "text", embeddings, row: i))
             }
+            progress.advance(batch.count)
+        }
+        progress.finish()
+        output.finish()
+    }
+
+    /// BERT sentence-embedding checkpoints: texts only, mean-pooled and normalised unless --raw.
+    private func runSentenceEncoder() throws {
+        guard image.isEmpty else {
+            throw GlimpseError.invalidArgument("\(options.model) is a BERT text model; it cannot embed images")
+        }
+        let encoder = try SentenceEncoder(folder: options.model)
+        var output = Output(format: options.format, columns: ["input", "kind", "dim", "embedding"])
+        let progress = Progress(total: text.count, unit: "inputs", quiet: options.quiet)
+        for batch in text.chunked(options.batchSize) {
+            let embeddings = try encoder.embed(texts: batch, normalize: !raw, truncate: truncate)
+            for (i, string) in batch.enumerated() { output.emit(record(string, "text", embeddings, row: i)) }
             progress.advance(batch.count)
         }
         progress.finish()

@@ -6,9 +6,9 @@ import Glimpse
 struct GlimpseCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "glimpse",
-        abstract: "Vision-language models (CLIP) on the command line.",
+        abstract: "Vision-language models (CLIP, BLIP) on the command line.",
         discussion: "Results go to standard output as JSON Lines (one object per input), or as a table with --format table; progress and errors go to standard error.",
-        subcommands: [EmbedCommand.self, ClassifyCommand.self, TokenizeCommand.self, BenchCommand.self]
+        subcommands: [EmbedCommand.self, CaptionCommand.self, MatchCommand.self, ClassifyCommand.self, TokenizeCommand.self, BenchCommand.self]
     )
 }
 
