@@ -41,6 +41,9 @@ struct BenchCommand: ParsableCommand {
 
     func run() throws {
         options.apply()
+        if try Checkpoint(folder: options.model).config().string("model_type", default: "clip") == "blip" {
+            return try BLIPBench(options: options, repeats: repeats).run(time: time)
+        }
         let loadStart = Date()
         let clip = try CLIP(folder: options.model)
         let loadSeconds = Date().timeIntervalSince(loadStart)

@@ -125,4 +125,28 @@ final class BLIPParityTests: XCTestCase {
             XCTAssertTrue(String(describing: error).contains("text_decoder"), "\(error)")
         }
     }
+
+    /// Full blip-image-captioning-base shapes (ViT-B/16 at 384 px, 12-layer BERT decoder, real
+    /// vocabulary), random weights: `make_blip_fixtures.py --full DIR`, then
+    /// `GLIMPSE_FULL_BLIP=DIR swift test --filter testFullSize` (not committed: 896 MB).
+    /// Measured: FULL_SIZE_RESULT
+    func testFullSizeCaptioningWhenAvailable() throws {
+        guard let folder = ProcessInfo.processInfo.environment["GLIMPSE_FULL_BLIP"] else {
+            throw XCTSkip("set GLIMPSE_FULL_BLIP to a folder made by make_blip_fixtures.py --full")
+        }
+        let ref = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: folder + "/reference.json"))) as? [String: Any])
+        let model = try BLIPCaptioningModel(checkpoint: Checkpoint(folder: folder))
+        let pixels = Tensor(shape: try ref.ints("pixel_shape"), values: try ref.floats("pixel_values"))
+        let (states, memory) = try model.encode(pixels: pixels)
+        assertClose(states.scalars, try ref.floats("vision_last_hidden_state"), abs: 1e-4, "full vision last hidden state")
+        let forced = try ref.ints("forced_ids")
+        let logits = try model.decoder.logits([forced], cross: memory, imageOf: [0])
+        let v = model.config.text.bert.vocabularySize
+        assertClose(Array(logits.scalars.suffix(v)), try ref.floats("logits_last"), abs: 1e-4, "full decoder logits")
+        var options = GenerationOptions()
+        options.maxNewTokens = 20
+        XCTAssertEqual(try model.generate(pixels: pixels, options: options).map { $0[0].ids }, try ref.idLists("greedy"))
+        options.numBeams = 3
+        XCTAssertEqual(try model.generate(pixels: pixels, options: options).map { $0[0].ids }, try ref.idLists("beam3"))
+    }
 }

@@ -18,7 +18,7 @@ struct GreedySearch {
         var sums = [Float](repeating: 0, count: slotInput.count)
         var active = Array(slotInput.indices)        // active[slot] = sequence index
         let cache = decoder.makeCache(inputOf: slotInput, capacity: maxLength)
-        var generator = SeededGenerator(seed: options.sampling?.seed ?? 0)
+        var generator = SplitMix64(seed: options.sampling?.seed ?? 0)
         let warpers = options.sampling.map(SamplingWarpers.init)
         let vocabulary = decoder.vocabularySize
         var next: [[Int]] = active.map { _ in prompt }
@@ -68,7 +68,7 @@ struct GreedySearch {
     }
 
     /// A draw from softmax(row).
-    static func draw(_ row: UnsafeMutablePointer<Float>, vocabulary: Int, using generator: inout SeededGenerator) -> Int {
+    static func draw(_ row: UnsafeMutablePointer<Float>, vocabulary: Int, using generator: inout SplitMix64) -> Int {
         var maximum = -Float.infinity
         for i in 0 ..< vocabulary { maximum = max(maximum, row[i]) }
         var weights = [Double](repeating: 0, count: vocabulary)
