@@ -129,7 +129,9 @@ final class BLIPParityTests: XCTestCase {
     /// Full blip-image-captioning-base shapes (ViT-B/16 at 384 px, 12-layer BERT decoder, real
     /// vocabulary), random weights: `make_blip_fixtures.py --full DIR`, then
     /// `GLIMPSE_FULL_BLIP=DIR swift test --filter testFullSize` (not committed: 896 MB).
-    /// Measured: FULL_SIZE_RESULT
+    /// Measured (2026-11-29, 2 images): vision last hidden state 8.1e-6, last-position decoder logits
+    /// 6.5e-5 (random logits of magnitude ~10 over 30,524 tokens); greedy and beam-3 ids (20 new
+    /// tokens, no EOS reached with these weights) equal.
     func testFullSizeCaptioningWhenAvailable() throws {
         guard let folder = ProcessInfo.processInfo.environment["GLIMPSE_FULL_BLIP"] else {
             throw XCTSkip("set GLIMPSE_FULL_BLIP to a folder made by make_blip_fixtures.py --full")
