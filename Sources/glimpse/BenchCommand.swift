@@ -41,6 +41,9 @@ struct BenchCommand: ParsableCommand {
 
     func run() throws {
         options.apply()
+        if try options.checkpoint().modelType() == "blip" {
+            return try BLIPBench(options: options, repeats: repeats).run(time: time)
+        }
         let loadStart = Date()
         let clip = try CLIP(checkpoint: options.checkpoint())
         let loadSeconds = Date().timeIntervalSince(loadStart)

@@ -6,7 +6,7 @@ struct EmbedCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "embed",
         abstract: "Embed images and/or texts into the model's shared space.",
-        discussion: "One object per input: {\"input\": ..., \"kind\": \"image\"|\"text\", \"embedding\": [...]}. Embeddings are L2-normalised unless --raw."
+        discussion: "One object per input: {\"input\": ..., \"kind\": \"image\"|\"text\", \"embedding\": [...]}. Embeddings are L2-normalised unless --raw. CLIP folders embed images and texts; BERT sentence-embedding folders (model_type \"bert\", e.g. all-MiniLM-L6-v2) embed texts by mean pooling."
     )
 
     @OptionGroup var options: ModelOptions
@@ -29,7 +29,10 @@ struct EmbedCommand: ParsableCommand {
 
     func run() throws {
         options.apply()
-        let clip = try CLIP(checkpoint: options.checkpoint())
+        let checkpoint = try options.checkpoint()
+        let type = try checkpoint.modelType()
+        if type == "bert" { return try runSentenceEncoder(checkpoint) }
+        let clip = try CLIP(checkpoint: checkpoint)
         var output = Output(format: options.format, columns: ["input", "kind", "dim", "embedding"])
         let progress = Progress(total: image.count + text.count, unit: "inputs", quiet: options.quiet)
         for batch in image.chunked(options.batchSize) {
@@ -44,6 +47,23 @@ struct EmbedCommand: ParsableCommand {
             for (i, string) in batch.enumerated() {
                 output.emit(record(string, "text", embeddings, row: i))
             }
+            progress.advance(batch.count)
+        }
+        progress.finish()
+        output.finish()
+    }
+
+    /// BERT sentence-embedding checkpoints: texts only, mean-pooled and normalised unless --raw.
+    private func runSentenceEncoder(_ checkpoint: Checkpoint) throws {
+        guard image.isEmpty else {
+            throw GlimpseError.invalidArgument("\(options.model) is a BERT text model; it cannot embed images")
+        }
+        let encoder = try SentenceEncoder(checkpoint: checkpoint)
+        var output = Output(format: options.format, columns: ["input", "kind", "dim", "embedding"])
+        let progress = Progress(total: text.count, unit: "inputs", quiet: options.quiet)
+        for batch in text.chunked(options.batchSize) {
+            let embeddings = try encoder.embed(texts: batch, normalize: !raw, truncate: truncate)
+            for (i, string) in batch.enumerated() { output.emit(record(string, "text", embeddings, row: i)) }
             progress.advance(batch.count)
         }
         progress.finish()

@@ -6,10 +6,11 @@ import Glimpse
 struct GlimpseCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "glimpse",
-        abstract: "Vision-language models (CLIP, OWL-ViT) on the command line.",
+        abstract: "Vision-language models (CLIP, BLIP, OWL-ViT) on the command line.",
         discussion: "Results go to standard output as JSON Lines (one object per input), or as a table with --format table; progress and errors go to standard error.",
-        subcommands: [EmbedCommand.self, ClassifyCommand.self, DetectCommand.self, EvalDetectionCommand.self, TokenizeCommand.self,
-                      BenchCommand.self, BenchDetectCommand.self, ModelsCommand.self, InspectCommand.self]
+        subcommands: [EmbedCommand.self, ClassifyCommand.self, CaptionCommand.self, MatchCommand.self, DetectCommand.self,
+                      EvalDetectionCommand.self, TokenizeCommand.self, BenchCommand.self, BenchDetectCommand.self,
+                      ModelsCommand.self, InspectCommand.self]
     )
 }
 

@@ -8,6 +8,11 @@ final class CLITests: XCTestCase {
         .deletingLastPathComponent().appendingPathComponent("Fixtures")
     let model = fixtures.appendingPathComponent("clip-tiny").path
     func image(_ name: String) -> String { Self.fixtures.appendingPathComponent("images/\(name)").path }
+    func fixture(_ name: String) -> String { Self.fixtures.appendingPathComponent(name).path }
+
+    func fixtureJSON(_ name: String) throws -> [String: Any] {
+        try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: Self.fixtures.appendingPathComponent(name))) as? [String: Any])
+    }
 
     struct Result { let status: Int32; let stdout: String; let stderr: String
         var lines: [[String: Any]] {

@@ -3,12 +3,6 @@ import XCTest
 
 /// Every command takes open_clip folders and pytorch_model.bin folders as it takes Hugging Face ones.
 extension CLITests {
-    func fixture(_ name: String) -> String { Self.fixtures.appendingPathComponent(name).path }
-
-    func fixtureJSON(_ name: String) throws -> [String: Any] {
-        try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: Self.fixtures.appendingPathComponent(name))) as? [String: Any])
-    }
-
     func testOpenCLIPFolderThroughEveryCommand() throws {
         let ref = try fixtureJSON("openclip/openclip-vit-tiny.json")
         let model = fixture("openclip-vit-tiny")

@@ -23,6 +23,13 @@ public struct Checkpoint: Sendable {
 
     public func config() throws -> ConfigReader { try ConfigReader(contentsOf: file("config.json")) }
 
+    /// What kind of model the folder holds: config.json's `model_type` ("clip", "blip", "bert",
+    /// "owlvit", …), or "open_clip" for an open_clip folder (open_clip_config.json, no config.json).
+    public func modelType() throws -> String {
+        if !exists("config.json") && exists("open_clip_config.json") { return "open_clip" }
+        return try config().string("model_type", default: "clip")
+    }
+
     /// The weights, preferring safetensors: `model.safetensors`, then a sharded index, then a
     /// PyTorch `pytorch_model.bin` (read without Python; its pickle cannot run code).
     public func weights() throws -> WeightStore {

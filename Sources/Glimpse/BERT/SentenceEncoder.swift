@@ -1,0 +1,34 @@
+import Foundation
+import GlimpseCore
+import GlimpseText
+
+/// A sentence-transformers BERT folder (e.g. all-MiniLM-L6-v2) ready for strings: WordPiece
+/// tokenisation, the encoder, mean pooling and L2 normalisation.
+public final class SentenceEncoder: Sendable {
+    public let model: BERTModel
+    public let tokenizer: WordPieceTokenizer
+    /// Longest input in tokens: sentence_bert_config.json's `max_seq_length`, else the model's positions.
+    public let maxLength: Int
+
+    /// Loads a model folder.
+    public convenience init(folder path: String) throws {
+        try self.init(checkpoint: Checkpoint(folder: path))
+    }
+
+    public init(checkpoint: Checkpoint) throws {
+        model = try BERTModel(checkpoint: checkpoint)
+        tokenizer = try WordPieceTokenizer.load(folder: checkpoint.folder)
+        var limit = model.config.maxPositions
+        if checkpoint.exists("sentence_bert_config.json") {
+            let reader = try ConfigReader(contentsOf: checkpoint.file("sentence_bert_config.json"), what: "sentence_bert_config.json")
+            limit = min(limit, try reader.int("max_seq_length", default: limit, min: 2))
+        }
+        maxLength = limit
+    }
+
+    /// Embeddings [texts, hidden]; longer texts fail unless `truncate`, as sentence-transformers cuts them.
+    public func embed(texts: [String], normalize: Bool = true, truncate: Bool = false) throws -> Tensor {
+        let ids = try texts.map { try tokenizer.encode($0, maxLength: maxLength, truncate: truncate) }
+        return try model.sentenceEmbeddings(ids, normalize: normalize)
+    }
+}

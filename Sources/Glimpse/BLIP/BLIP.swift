@@ -1,0 +1,138 @@
+import Foundation
+import GlimpseCore
+import GlimpseImage
+import GlimpseText
+
+/// One caption of one image.
+public struct Caption: Sendable, Equatable {
+    /// The decoded text, prompt included (as transformers' `decode(generate(...))`).
+    public let text: String
+    /// Every id of the generated sequence: [DEC], the prompt's pieces, new tokens, [SEP].
+    public let ids: [Int]
+    public let score: Float
+}
+
+/// A BLIP captioning checkpoint with its tokenizer and image processor
+/// (BlipForConditionalGeneration + BlipProcessor).
+public final class BLIPCaptioner: Sendable {
+    public let model: BLIPCaptioningModel
+    public let tokenizer: WordPieceTokenizer
+    public let preprocessor: ImagePreprocessor
+
+    /// Loads a model folder.
+    public convenience init(folder path: String) throws {
+        try self.init(checkpoint: Checkpoint(folder: path))
+    }
+
+    public init(checkpoint: Checkpoint) throws {
+        let path = checkpoint.folder.path
+        let config = try BLIPConfig(reader: checkpoint.config())
+        if let architecture = config.architecture, architecture != "BlipForConditionalGeneration" {
+            throw GlimpseError.invalidArgument("\(path) holds a \(architecture), not a captioning model (BlipForConditionalGeneration)")
+        }
+        tokenizer = try WordPieceTokenizer.load(folder: checkpoint.folder)
+        preprocessor = try BLIPImageProcessor.load(folder: checkpoint.folder)
+        model = try BLIPCaptioningModel(config: config, weights: checkpoint.weights())
+    }
+
+    /// Prompt word pieces, as the decoder input after [DEC] (no [CLS]/[SEP]); nil for none.
+    public func promptIds(_ prompt: String?) throws -> [Int] {
+        guard let prompt else { return [] }
+        guard !prompt.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
+            throw GlimpseError.invalidArgument("the prompt is empty")
+        }
+        return try tokenizer.encode(prompt, addSpecialTokens: false)
+    }
+
+    /// Captions for decoded images, `options.numReturnSequences` per image.
+    public func caption(images: [RGBImage], prompt: String? = nil, options: GenerationOptions = .init()) throws -> [[Caption]] {
+        let pixels = try BLIPPixels.values(images, preprocessor, size: model.config.vision.imageSize)
+        let sequences = try model.generate(pixels: pixels, promptIds: promptIds(prompt), options: options)
+        let special: Set<Int> = [model.config.text.bosTokenId, model.config.text.sepTokenId, model.config.text.padTokenId]
+        return sequences.map { list in
+            list.map { Caption(text: tokenizer.decode($0.ids.filter { !special.contains($0) }), ids: $0.ids, score: $0.score) }
+        }
+    }
+}
+
+/// One (image, text) comparison.
+public struct MatchScore: Sendable, Equatable {
+    /// P(match) from the ITM head's softmax; nil when not computed.
+    public let itm: Float?
+    /// Cosine of the ITC embeddings; nil when not computed.
+    public let itc: Float?
+}
+
+/// A BLIP retrieval checkpoint with its tokenizer and image processor
+/// (BlipForImageTextRetrieval + BlipProcessor).
+public final class BLIPMatcher: Sendable {
+    public let model: BLIPRetrievalModel
+    public let tokenizer: WordPieceTokenizer
+    public let preprocessor: ImagePreprocessor
+
+    /// Loads a model folder.
+    public convenience init(folder path: String) throws {
+        try self.init(checkpoint: Checkpoint(folder: path))
+    }
+
+    public init(checkpoint: Checkpoint) throws {
+        let path = checkpoint.folder.path
+        let config = try BLIPConfig(reader: checkpoint.config())
+        if let architecture = config.architecture, architecture != "BlipForImageTextRetrieval" {
+            throw GlimpseError.invalidArgument("\(path) holds a \(architecture), not an image-text matching model (BlipForImageTextRetrieval)")
+        }
+        tokenizer = try WordPieceTokenizer.load(folder: checkpoint.folder)
+        preprocessor = try BLIPImageProcessor.load(folder: checkpoint.folder)
+        model = try BLIPRetrievalModel(config: config, weights: checkpoint.weights())
+    }
+
+    /// [CLS] text [SEP], as BlipProcessor gives it (transformers feeds these ids to ITM as well).
+    public func tokenize(_ text: String) throws -> [Int] {
+        guard !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
+            throw GlimpseError.invalidArgument("a text to match is empty")
+        }
+        return try tokenizer.encode(text, maxLength: model.config.text.bert.maxPositions)
+    }
+
+    /// Scores [image][text] for every pair; `itm`/`itc` choose what is computed.
+    public func match(images: [RGBImage], texts: [String], itm: Bool = true, itc: Bool = true) throws -> [[MatchScore]] {
+        let ids = try texts.map(tokenize)
+        let pixels = try BLIPPixels.values(images, preprocessor, size: model.config.vision.imageSize)
+        let states = try model.vision(pixels)
+        var cosines: Tensor?
+        if itc {
+            cosines = matmulTransposed(model.imageEmbeddings(imageStates: states, images: images.count),
+                                       try model.textEmbeddings(ids: ids))
+        }
+        var probabilities: Tensor?
+        if itm {
+            let pairs = images.indices.flatMap { i in ids.indices.map { (i, $0) } }
+            let logits = try model.itmLogits(imageStates: states, images: images.count, ids: pairs.map { ids[$0.1] },
+                                             imageOf: pairs.map(\.0))
+            softmaxInPlace(logits)
+            probabilities = logits
+        }
+        return images.indices.map { i in
+            texts.indices.map { j in
+                let pair = i * texts.count + j
+                return MatchScore(itm: probabilities.map { $0.data[pair * 2 + 1] }, itc: cosines.map { $0.data[pair] })
+            }
+        }
+    }
+}
+
+enum BLIPPixels {
+    /// Pixel values [B, 3, size, size] of decoded images, preprocessed in parallel.
+    static func values(_ images: [RGBImage], _ preprocessor: ImagePreprocessor, size: Int) throws -> Tensor {
+        guard !images.isEmpty else { throw GlimpseError.invalidArgument("no images") }
+        let (h, w) = (preprocessor.outputHeight, preprocessor.outputWidth)
+        guard h == size, w == size else {
+            throw GlimpseError.invalidConfig("preprocessor_config.json gives \(w)×\(h) images but the model takes \(size)×\(size)")
+        }
+        let pixels = Tensor(zeros: [images.count, 3, h, w])
+        Parallel.forEach(images.count) { range in
+            for i in range { preprocessor.pixelValues(images[i], into: pixels.data + i * 3 * h * w) }
+        }
+        return pixels
+    }
+}

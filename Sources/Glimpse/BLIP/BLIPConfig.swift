@@ -1,0 +1,90 @@
+import Foundation
+import GlimpseCore
+
+/// BLIP's image tower hyper-parameters (`vision_config`); defaults are transformers'
+/// BlipVisionConfig (ViT-B/16 at 384 px).
+public struct BLIPVisionConfig: Sendable, Equatable {
+    public var hiddenSize: Int
+    public var intermediateSize: Int
+    public var layers: Int
+    public var heads: Int
+    public var activation: Activation
+    public var layerNormEps: Float
+    public var imageSize: Int
+    public var patchSize: Int
+    public var channels: Int
+
+    public var gridSize: Int { imageSize / patchSize }
+    /// Patch tokens plus the class token: the image tokens the text side attends to.
+    public var positions: Int { gridSize * gridSize + 1 }
+
+    init(_ section: ConfigReader) throws {
+        hiddenSize = try section.int("hidden_size", default: 768, min: 1)
+        intermediateSize = try section.int("intermediate_size", default: 3072, min: 1)
+        layers = try section.int("num_hidden_layers", default: 12, min: 0)
+        heads = try section.int("num_attention_heads", default: 12, min: 1)
+        let act = try section.string("hidden_act", default: "gelu")
+        guard let activation = Activation(huggingFace: act) else {
+            throw GlimpseError.invalidConfig("\(section.context): unsupported hidden_act '\(act)'")
+        }
+        self.activation = activation
+        layerNormEps = Float(try section.double("layer_norm_eps", default: 1e-5))
+        imageSize = try section.int("image_size", default: 384, min: 1)
+        patchSize = try section.int("patch_size", default: 16, min: 1)
+        channels = try section.int("num_channels", default: 3, min: 1)
+        guard imageSize % patchSize == 0 else {
+            throw GlimpseError.invalidConfig("\(section.context): image_size \(imageSize) is not a multiple of patch_size \(patchSize)")
+        }
+        guard hiddenSize % heads == 0 else {
+            throw GlimpseError.invalidConfig("\(section.context): hidden_size \(hiddenSize) is not divisible by num_attention_heads \(heads)")
+        }
+    }
+}
+
+/// BLIP's text side (`text_config`): a BERT with cross-attention to the image tokens, plus
+/// the special ids generation uses. Defaults are transformers' BlipTextConfig.
+public struct BLIPTextConfig: Sendable, Equatable {
+    public var bert: BERTConfig
+    /// [DEC], the decoder's first token (replaces [CLS]).
+    public var bosTokenId: Int
+    public var padTokenId: Int
+    /// [SEP]: generation stops here (BLIP passes sep_token_id as eos_token_id).
+    public var sepTokenId: Int
+
+    init(_ section: ConfigReader, visionWidth: Int) throws {
+        let defaults = BERTConfig(hiddenSize: 768, intermediateSize: 3072, layers: 12, heads: 8, activation: .gelu,
+                                  layerNormEps: 1e-12, vocabularySize: 30524, maxPositions: 512,
+                                  typeVocabularySize: 0, crossAttentionWidth: visionWidth)
+        bert = try BERTConfig(section, defaults: defaults)
+        bert.typeVocabularySize = 0  // BLIP's text embeddings have no token types
+        bosTokenId = try section.int("bos_token_id", default: 30522)
+        padTokenId = try section.int("pad_token_id", default: 0)
+        sepTokenId = try section.int("sep_token_id", default: 102)
+        for (name, id) in [("bos_token_id", bosTokenId), ("pad_token_id", padTokenId), ("sep_token_id", sepTokenId)]
+        where !(0 ..< bert.vocabularySize).contains(id) {
+            throw GlimpseError.invalidConfig("\(section.context): \(name) \(id) is outside the vocabulary of \(bert.vocabularySize)")
+        }
+    }
+}
+
+/// A whole `BlipConfig` (model_type "blip"), shared by captioning and retrieval checkpoints.
+public struct BLIPConfig: Sendable, Equatable {
+    public var vision: BLIPVisionConfig
+    public var text: BLIPTextConfig
+    /// Width of the ITC embedding space (vision_proj / text_proj).
+    public var imageTextHiddenSize: Int
+    /// `architectures[0]` from config.json, when present.
+    public var architecture: String?
+
+    public init(reader: ConfigReader) throws {
+        let type = try reader.string("model_type", default: "blip")
+        guard type == "blip" else {
+            throw GlimpseError.invalidConfig("\(reader.context): model_type is '\(type)', not a BLIP checkpoint")
+        }
+        vision = try BLIPVisionConfig(reader.section("vision_config") ?? ConfigReader(values: [:], context: "\(reader.context) › vision_config"))
+        text = try BLIPTextConfig(reader.section("text_config") ?? ConfigReader(values: [:], context: "\(reader.context) › text_config"),
+                                  visionWidth: vision.hiddenSize)
+        imageTextHiddenSize = try reader.int("image_text_hidden_size", default: 256, min: 1)
+        architecture = (reader.values["architectures"] as? [String])?.first
+    }
+}

@@ -1,0 +1,40 @@
+import Foundation
+import GlimpseCore
+
+/// What the search algorithms need from a model: a cache per batch of sequences, and the
+/// next-token logits [slots, vocabulary] after appending tokens to every slot.
+public protocol TokenDecoder {
+    var vocabularySize: Int { get }
+    var maxPositions: Int { get }
+    /// A cache whose slot i decodes for input (image) `inputOf[i]`.
+    func makeCache(inputOf: [Int], capacity: Int) -> BERTCache
+    func step(_ tokens: [[Int]], cache: BERTCache) throws -> Tensor
+}
+
+/// Entry point: greedy, beam search or sampling, chosen by the options.
+public enum Generator {
+    /// Generates `options.numReturnSequences` sequences for each of `inputs` inputs, every one
+    /// starting from `prompt` (e.g. [DEC] or [DEC] a picture of) and stopping at `eos`.
+    public static func generate(_ decoder: TokenDecoder, inputs: Int, prompt: [Int], eos: Int,
+                                options: GenerationOptions) throws -> [[GeneratedSequence]] {
+        try options.validate()
+        guard !prompt.isEmpty else { throw GlimpseError.invalidArgument("generation needs at least one start token") }
+        guard (0 ..< decoder.vocabularySize).contains(eos) else {
+            throw GlimpseError.invalidArgument("end token \(eos) is outside the vocabulary")
+        }
+        guard inputs > 0 else { return [] }
+        let limits = try options.limits(promptLength: prompt.count, maxPositions: decoder.maxPositions)
+        let processors = LogitsProcessors(options: options, eos: eos, promptLength: prompt.count, minLength: limits.min)
+        if options.numBeams > 1 {
+            return try BeamSearch(decoder: decoder, options: options, processors: processors, eos: eos,
+                                  maxLength: limits.max).run(inputs: inputs, prompt: prompt)
+        }
+        return try GreedySearch(decoder: decoder, options: options, processors: processors, eos: eos,
+                                maxLength: limits.max).run(inputs: inputs, prompt: prompt)
+    }
+}
+
+/// Length-normalised score: sum of log-probabilities / (new tokens)^length_penalty.
+func normalisedScore(_ sum: Float, newTokens: Int, lengthPenalty: Float) -> Float {
+    sum / Float(pow(Double(newTokens), Double(lengthPenalty)))
+}

@@ -1,0 +1,109 @@
+import ArgumentParser
+import Foundation
+import Glimpse
+
+struct CaptionCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "caption",
+        abstract: "Caption images with a BLIP captioning model.",
+        discussion: """
+        One object per image: {"image": ..., "captions": [{"text": ..., "ids": [...], "score": ...}]}. \
+        Greedy by default; --beams N for beam search; --sample for nucleus/top-k sampling (seeded: \
+        reproducible, but not torch's random stream). Lengths follow transformers: --max-length and \
+        --min-length count [DEC] and the prompt, --max-new-tokens only new tokens (default 20). \
+        With --prompt the caption continues the prompt, which stays in the text and ids.
+        """
+    )
+
+    @OptionGroup var options: ModelOptions
+
+    @Argument(help: "Image files.")
+    var images: [String] = []
+
+    @Option(help: "Text the caption starts with, e.g. \"a picture of\".")
+    var prompt: String?
+
+    @Option(help: "Beam search width (1: greedy).")
+    var beams = 1
+
+    @Option(help: "New tokens at most (default 20 when no --max-length).")
+    var maxNewTokens: Int?
+
+    @Option(help: "Total length at most, [DEC] and prompt included.")
+    var maxLength: Int?
+
+    @Option(help: "Total length at least, [DEC] and prompt included.")
+    var minLength = 0
+
+    @Option(help: "Beam search length penalty (exponent of the length dividing the score).")
+    var lengthPenalty: Float = 1
+
+    @Option(help: "Forbid repeating n-grams of this size (0: off).")
+    var noRepeatNgramSize = 0
+
+    @Option(help: "Repetition penalty (1: off).")
+    var repetitionPenalty: Float = 1
+
+    @Flag(help: "Sample instead of searching.")
+    var sample = false
+
+    @Option(help: "Nucleus sampling mass, in (0, 1].")
+    var topP: Float = 1
+
+    @Option(help: "Sample among the K most likely tokens (0: all).")
+    var topK = 50
+
+    @Option(help: "Sampling temperature.")
+    var temperature: Float = 1
+
+    @Option(help: "Sampling seed.")
+    var seed: UInt64 = 0
+
+    @Option(help: "Captions per image (at most --beams without --sample).")
+    var numCaptions = 1
+
+    func generationOptions() -> GenerationOptions {
+        var o = GenerationOptions()
+        o.numBeams = beams
+        o.maxNewTokens = maxNewTokens
+        o.maxLength = maxLength
+        o.minLength = minLength
+        o.lengthPenalty = lengthPenalty
+        o.noRepeatNgramSize = noRepeatNgramSize
+        o.repetitionPenalty = repetitionPenalty
+        o.numReturnSequences = numCaptions
+        if sample { o.sampling = .init(topP: topP, topK: topK, temperature: temperature, seed: seed) }
+        return o
+    }
+
+    func validate() throws {
+        guard !images.isEmpty else { throw ValidationError("no images: give one or more image files") }
+        do { try generationOptions().validate() } catch let error as GlimpseError {
+            throw ValidationError(error.description)
+        }
+        if !sample, topP != 1 || topK != 50 || temperature != 1 {
+            throw ValidationError("--top-p, --top-k and --temperature apply only with --sample")
+        }
+    }
+
+    func run() throws {
+        options.apply()
+        let captioner = try BLIPCaptioner(checkpoint: options.checkpoint())
+        let settings = generationOptions()
+        var output = Output(format: options.format, columns: ["image", "text", "score", "ids"])
+        let progress = Progress(total: images.count, unit: "images", quiet: options.quiet, minimum: 2)
+        for batch in images.chunked(options.batchSize) {
+            let decoded = try batch.map { try ImageDecoder.decode(contentsOf: URL(fileURLWithPath: $0)) }
+            let captions = try captioner.caption(images: decoded, prompt: prompt, options: settings)
+            for (path, list) in zip(batch, captions) {
+                output.emit([("image", .string(path)), ("captions", .array(list.map { caption in
+                    .object([("text", .string(caption.text)), ("ids", .array(caption.ids.map { .int($0) })),
+                             ("score", .float(caption.score))])
+                }))])
+            }
+            progress.advance(batch.count)
+        }
+        progress.finish()
+        output.finish()
+    }
+}

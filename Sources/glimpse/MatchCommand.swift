@@ -1,0 +1,60 @@
+import ArgumentParser
+import Foundation
+import Glimpse
+
+enum MatchMode: String, ExpressibleByArgument, CaseIterable {
+    case itm, itc, both
+}
+
+struct MatchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "match",
+        abstract: "Score image-text pairs with a BLIP retrieval model (ITM and/or ITC).",
+        discussion: """
+        One object per (image, text) pair: {"image": ..., "text": ..., "itm": P(match), "itc": cosine}. \
+        ITM runs the text encoder attending to the image; ITC compares separately computed \
+        embeddings. Both by default; --mode itm or itc computes one.
+        """
+    )
+
+    @OptionGroup var options: ModelOptions
+
+    @Argument(help: "Image files.")
+    var images: [String] = []
+
+    @Option(name: .long, parsing: .upToNextOption, help: "Texts to match against every image.")
+    var text: [String] = []
+
+    @Option(help: "itm, itc or both.")
+    var mode: MatchMode = .both
+
+    func validate() throws {
+        guard !images.isEmpty else { throw ValidationError("no images: give one or more image files") }
+        guard !text.isEmpty else { throw ValidationError("no texts: give --text STRING...") }
+        if let blank = text.firstIndex(where: { $0.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty }) {
+            throw ValidationError("text \(blank + 1) is empty")
+        }
+    }
+
+    func run() throws {
+        options.apply()
+        let matcher = try BLIPMatcher(checkpoint: options.checkpoint())
+        var output = Output(format: options.format, columns: ["image", "text", "itm", "itc"])
+        let progress = Progress(total: images.count, unit: "images", quiet: options.quiet, minimum: 2)
+        for batch in images.chunked(options.batchSize) {
+            let decoded = try batch.map { try ImageDecoder.decode(contentsOf: URL(fileURLWithPath: $0)) }
+            let scores = try matcher.match(images: decoded, texts: text, itm: mode != .itc, itc: mode != .itm)
+            for (path, row) in zip(batch, scores) {
+                for (string, score) in zip(text, row) {
+                    var record: [(String, JSON)] = [("image", .string(path)), ("text", .string(string))]
+                    if let itm = score.itm { record.append(("itm", .float(itm))) }
+                    if let itc = score.itc { record.append(("itc", .float(itc))) }
+                    output.emit(record)
+                }
+            }
+            progress.advance(batch.count)
+        }
+        progress.finish()
+        output.finish()
+    }
+}

@@ -1,0 +1,45 @@
+#!/usr/bin/env python3
+"""The Python reference for `glimpse bench` on a BLIP captioning folder: transformers'
+BlipForConditionalGeneration, caption latency per image for greedy and beam-3 decoding of
+exactly 20 new tokens (min_new_tokens = max_new_tokens = 20), random pixels, same JSON Lines.
+
+    python Tools/bench/bench_blip_reference.py --model DIR [--repeats 3] [--threads 2]
+"""
+import argparse, json, statistics, time
+
+import torch
+from transformers import BlipForConditionalGeneration
+
+
+def timed(fn, repeats):
+    fn()
+    samples = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        samples.append((time.perf_counter() - start) * 1000)
+    return statistics.median(samples)
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--model", required=True)
+    p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--threads", type=int, default=2)
+    a = p.parse_args()
+    torch.set_num_threads(a.threads)
+    start = time.perf_counter()
+    model = BlipForConditionalGeneration.from_pretrained(a.model).eval()
+    emit = lambda task, ms: print(json.dumps({"task": task, "batch": 1, "threads": a.threads, "median_ms": ms,
+                                              "per_second": 1000 / ms}), flush=True)
+    emit("load", (time.perf_counter() - start) * 1000)
+    size = model.config.vision_config.image_size
+    pixels = torch.rand((1, 3, size, size)) * 2 - 1
+    with torch.inference_mode():
+        for beams, task in [(1, "caption_greedy"), (3, "caption_beam3")]:
+            emit(task, timed(lambda: model.generate(pixel_values=pixels, num_beams=beams, max_new_tokens=20,
+                                                    min_new_tokens=20), a.repeats))
+
+
+if __name__ == "__main__":
+    main()
