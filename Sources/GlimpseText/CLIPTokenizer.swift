@@ -6,7 +6,9 @@ import GlimpseCore
 ///
 /// Immutable after loading except for an internal, locked word cache, so one instance can be
 /// shared across threads.
-public final class CLIPTokenizer: Sendable {
+// A struct, not a final class: Swift 6.3's release optimizer crashes (DeadFunctionElimination,
+// signal 11) on client modules that construct the class version across modules.
+public struct CLIPTokenizer: Sendable {
     /// The text context of every released CLIP model.
     public static let defaultContextLength = 77
 
@@ -26,17 +28,17 @@ public final class CLIPTokenizer: Sendable {
     private let cache = WordCache()
 
     /// Hugging Face slow-tokenizer files: `vocab.json` and `merges.txt`.
-    public convenience init(vocabJSON: URL, merges: URL) throws {
+    public init(vocabJSON: URL, merges: URL) throws {
         try self.init(vocabulary: try BPEVocabulary.load(vocabJSON: vocabJSON, merges: merges), path: vocabJSON.path)
     }
 
     /// A Hugging Face fast-tokenizer file (`tokenizer.json`, BPE model).
-    public convenience init(tokenizerJSON: URL) throws {
+    public init(tokenizerJSON: URL) throws {
         try self.init(vocabulary: try BPEVocabulary.load(tokenizerJSON: tokenizerJSON), path: tokenizerJSON.path)
     }
 
     /// OpenAI's original `bpe_simple_vocab_16e6.txt.gz`.
-    public convenience init(bpeVocabGzip: URL) throws {
+    public init(bpeVocabGzip: URL) throws {
         try self.init(vocabulary: try BPEVocabulary.load(gzip: bpeVocabGzip), path: bpeVocabGzip.path)
     }
 

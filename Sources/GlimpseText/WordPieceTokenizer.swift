@@ -6,8 +6,10 @@ import GlimpseCore
 /// is normalized (`BertNormalizer`), split on whitespace and punctuation, and broken into
 /// greedy longest-match-first word pieces. Used by BLIP and BERT sentence-embedding models.
 ///
-/// Immutable after loading, so one instance can be shared across threads.
-public final class WordPieceTokenizer: Sendable {
+/// Immutable after loading, so one value can be shared across threads.
+// A struct, not a final class: Swift 6.3's release optimizer crashes (DeadFunctionElimination,
+// signal 11) on client modules that construct the class version across modules.
+public struct WordPieceTokenizer: Sendable {
     /// One more than the largest id, added tokens included (30,524 for BLIP).
     public let vocabularySize: Int
     public let clsId: Int
@@ -28,7 +30,7 @@ public final class WordPieceTokenizer: Sendable {
 
     /// A `vocab.txt` file. `addedTokens` become special tokens (matched whole in raw text and
     /// skipped when decoding) with ids after the vocabulary, in order, unless already in it.
-    public convenience init(vocabulary: URL, lowercase: Bool = true, stripAccents: Bool? = nil,
+    public init(vocabulary: URL, lowercase: Bool = true, stripAccents: Bool? = nil,
                             splitChineseCharacters: Bool = true, addedTokens: [String] = []) throws {
         var configuration = WordPieceConfiguration(vocabulary: try WordPieceConfiguration.readVocabularyText(vocabulary),
                                                    path: vocabulary.path)
