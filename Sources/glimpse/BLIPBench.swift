@@ -11,8 +11,13 @@ struct BLIPBench {
     let newTokens = 20
 
     func run(time: (() throws -> Void) throws -> Double) throws {
+        let checkpoint = try options.checkpoint()
+        if try checkpoint.config().contains("architectures"),
+           try BLIPConfig(reader: checkpoint.config()).architecture == "BlipForImageTextRetrieval" {
+            return try runMatching(checkpoint, time: time)
+        }
         let start = Date()
-        let model = try BLIPCaptioningModel(checkpoint: options.checkpoint())
+        let model = try BLIPCaptioningModel(checkpoint: checkpoint)
         var output = Output(format: options.format, columns: ["task", "batch", "threads", "median_ms", "per_second"])
         func emit(_ task: String, _ ms: Double?) {
             output.emit([("task", .string(task)), ("batch", .int(1)), ("threads", .int(Parallel.threadCount)),
@@ -30,6 +35,23 @@ struct BLIPBench {
             settings.minNewTokens = newTokens
             emit(beams == 1 ? "caption_greedy" : "caption_beam3", try time { _ = try model.generate(pixels: pixels, options: settings) })
         }
+        output.finish()
+    }
+
+    /// ITM pairs/s: one image (encoded once) against 32 captions, as `glimpse match` runs it.
+    func runMatching(_ checkpoint: Checkpoint, time: (() throws -> Void) throws -> Double) throws {
+        let start = Date()
+        let matcher = try BLIPMatcher(checkpoint: checkpoint)
+        var output = Output(format: options.format, columns: ["task", "batch", "threads", "median_ms", "per_second"])
+        output.emit([("task", .string("load")), ("batch", .int(1)), ("threads", .int(Parallel.threadCount)),
+                     ("median_ms", .float(Float(Date().timeIntervalSince(start) * 1000))), ("per_second", .null)])
+        var generator = SplitMix64(seed: 1)
+        let image = RGBImage(width: 640, height: 480, pixels: (0 ..< 640 * 480 * 3).map { _ in UInt8(truncatingIfNeeded: generator.next()) })
+        let words = ["cat", "dog", "car", "tree", "house", "bird", "boat", "person"]
+        let texts = (0 ..< 32).map { "a photo of a \(words[$0 % words.count]) sitting on a table" }
+        let ms = try time { _ = try matcher.match(images: [image], texts: texts, itm: true, itc: false) }
+        output.emit([("task", .string("itm_pairs")), ("batch", .int(texts.count)), ("threads", .int(Parallel.threadCount)),
+                     ("median_ms", .float(Float(ms))), ("per_second", .float(Float(Double(texts.count) * 1000 / ms)))])
         output.finish()
     }
 }
