@@ -27,6 +27,16 @@ public struct ConfigReader: @unchecked Sendable {
         self.init(values: object, context: url.path)
     }
 
+    /// Checks `model_type`, when the file has one: a folder of another kind of model is a clear
+    /// error (a BLIP folder given to a CLIP command says so), not a missing-tensor puzzle.
+    public func requireModelType(_ expected: String, _ description: String) throws {
+        guard contains("model_type") else { return }
+        let type = try string("model_type")
+        guard type == expected else {
+            throw GlimpseError.invalidConfig("\(context): model_type is '\(type)', not \(description) (\(expected))")
+        }
+    }
+
     public func contains(_ key: String) -> Bool { values[key] != nil && !(values[key] is NSNull) }
 
     private func raw(_ key: String) -> Any? {

@@ -9,16 +9,7 @@ import argparse, json, statistics, time
 
 import torch
 from transformers import BlipForConditionalGeneration
-
-
-def timed(fn, repeats):
-    fn()
-    samples = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        samples.append((time.perf_counter() - start) * 1000)
-    return statistics.median(samples)
+from timing import timed
 
 
 def main():

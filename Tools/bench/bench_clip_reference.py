@@ -9,6 +9,7 @@ from pathlib import Path
 
 import torch
 from transformers import CLIPModel
+from timing import timed
 
 
 def tokenizer_for(folder):
@@ -20,16 +21,6 @@ def tokenizer_for(folder):
     from transformers import CLIPTokenizer
     tok = CLIPTokenizer.from_pretrained(folder)
     return lambda texts: tok(texts)["input_ids"]
-
-
-def timed(fn, repeats):
-    fn()
-    samples = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        samples.append((time.perf_counter() - start) * 1000)
-    return statistics.median(samples)
 
 
 def main():

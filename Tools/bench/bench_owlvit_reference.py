@@ -20,19 +20,10 @@ from transformers.models.owlvit.image_processing_pil_owlvit import OwlViTImagePr
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "fixtures"))
 from make_owlvit_fixtures import tokenizer_for  # noqa: E402
+from timing import timed
 
 LABELS = ["a person", "a chair", "a dining table", "a bottle", "a cup", "a plate", "a window",
           "a tray", "a glass", "a hat", "a jacket", "a fork"]
-
-
-def timed(fn, repeats):
-    fn()
-    samples = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        samples.append((time.perf_counter() - start) * 1000)
-    return statistics.median(samples)
 
 
 def main():

@@ -19,10 +19,7 @@ public final class BERTModel: Sendable {
     /// Loads config.json (model_type "bert") and the weights of a model folder.
     public convenience init(checkpoint: Checkpoint) throws {
         let reader = try checkpoint.config()
-        let type = try reader.string("model_type", default: "bert")
-        guard type == "bert" else {
-            throw GlimpseError.invalidConfig("\(reader.context): model_type is '\(type)', not a BERT checkpoint")
-        }
+        try reader.requireModelType("bert", "a BERT checkpoint")
         try self.init(config: BERTConfig(reader), weights: checkpoint.weights())
     }
 

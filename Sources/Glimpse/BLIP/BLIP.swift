@@ -25,11 +25,7 @@ public final class BLIPCaptioner: Sendable {
     }
 
     public init(checkpoint: Checkpoint) throws {
-        let path = checkpoint.folder.path
-        let config = try BLIPConfig(reader: checkpoint.config())
-        if let architecture = config.architecture, architecture != "BlipForConditionalGeneration" {
-            throw GlimpseError.invalidArgument("\(path) holds a \(architecture), not a captioning model (BlipForConditionalGeneration)")
-        }
+        let config = try BLIPConfig.load(checkpoint, expecting: "BlipForConditionalGeneration", as: "a captioning model")
         tokenizer = try WordPieceTokenizer.load(folder: checkpoint.folder)
         preprocessor = try BLIPImageProcessor.load(folder: checkpoint.folder)
         model = try BLIPCaptioningModel(config: config, weights: checkpoint.weights())
@@ -76,11 +72,7 @@ public final class BLIPMatcher: Sendable {
     }
 
     public init(checkpoint: Checkpoint) throws {
-        let path = checkpoint.folder.path
-        let config = try BLIPConfig(reader: checkpoint.config())
-        if let architecture = config.architecture, architecture != "BlipForImageTextRetrieval" {
-            throw GlimpseError.invalidArgument("\(path) holds a \(architecture), not an image-text matching model (BlipForImageTextRetrieval)")
-        }
+        let config = try BLIPConfig.load(checkpoint, expecting: "BlipForImageTextRetrieval", as: "an image-text matching model")
         tokenizer = try WordPieceTokenizer.load(folder: checkpoint.folder)
         preprocessor = try BLIPImageProcessor.load(folder: checkpoint.folder)
         model = try BLIPRetrievalModel(config: config, weights: checkpoint.weights())
@@ -134,5 +126,16 @@ enum BLIPPixels {
             for i in range { preprocessor.pixelValues(images[i], into: pixels.data + i * 3 * h * w) }
         }
         return pixels
+    }
+}
+
+extension BLIPConfig {
+    /// config.json of a BLIP folder, refusing a checkpoint of the other BLIP head.
+    static func load(_ checkpoint: Checkpoint, expecting architecture: String, as description: String) throws -> BLIPConfig {
+        let config = try BLIPConfig(reader: checkpoint.config())
+        if let found = config.architecture, found != architecture {
+            throw GlimpseError.invalidArgument("\(checkpoint.folder.path) holds a \(found), not \(description) (\(architecture))")
+        }
+        return config
     }
 }

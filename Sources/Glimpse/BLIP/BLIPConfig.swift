@@ -77,10 +77,7 @@ public struct BLIPConfig: Sendable, Equatable {
     public var architecture: String?
 
     public init(reader: ConfigReader) throws {
-        let type = try reader.string("model_type", default: "blip")
-        guard type == "blip" else {
-            throw GlimpseError.invalidConfig("\(reader.context): model_type is '\(type)', not a BLIP checkpoint")
-        }
+        try reader.requireModelType("blip", "a BLIP checkpoint")
         vision = try BLIPVisionConfig(reader.section("vision_config") ?? ConfigReader(values: [:], context: "\(reader.context) › vision_config"))
         text = try BLIPTextConfig(reader.section("text_config") ?? ConfigReader(values: [:], context: "\(reader.context) › text_config"),
                                   visionWidth: vision.hiddenSize)

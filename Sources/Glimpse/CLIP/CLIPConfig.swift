@@ -102,12 +102,7 @@ public struct CLIPConfig: Sendable, Equatable {
     public var projectionDim: Int
 
     public init(reader: ConfigReader) throws {
-        if reader.contains("model_type") {
-            let type = try reader.string("model_type")
-            guard type == "clip" else {
-                throw GlimpseError.invalidConfig("\(reader.context): model_type is '\(type)', not a CLIP checkpoint")
-            }
-        }
+        try reader.requireModelType("clip", "a CLIP checkpoint")
         text = try CLIPTextConfig(Self.tower(reader, "text_config"))
         vision = try CLIPVisionConfig(Self.tower(reader, "vision_config"))
         projectionDim = try reader.int("projection_dim", default: 512, min: 1)

@@ -10,12 +10,7 @@ public struct OwlViTConfig: Sendable, Equatable {
     public var projectionDim: Int
 
     public init(reader: ConfigReader) throws {
-        if reader.contains("model_type") {
-            let type = try reader.string("model_type")
-            guard type == "owlvit" else {
-                throw GlimpseError.invalidConfig("\(reader.context): model_type is '\(type)', not an OWL-ViT checkpoint (owlvit)")
-            }
-        }
+        try reader.requireModelType("owlvit", "an OWL-ViT checkpoint")
         text = try CLIPTextConfig(CLIPConfig.tower(reader, "text_config"), maxPositions: 16)
         text.poolsAtArgmax = true
         vision = try CLIPVisionConfig(CLIPConfig.tower(reader, "vision_config"), imageSize: 768)
