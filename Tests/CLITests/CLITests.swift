@@ -24,7 +24,8 @@ final class CLITests: XCTestCase {
 
     func run(_ arguments: [String]) throws -> Result { try Self.execute(arguments) }
 
-    static func execute(_ arguments: [String]) throws -> Result {
+    /// Runs the built binary; `environment` replaces the inherited one when given.
+    static func execute(_ arguments: [String], environment: [String: String]? = nil) throws -> Result {
         let process = Process()
         process.executableURL = Bundle.main.bundleURL.appendingPathComponent("glimpse")
         #if os(macOS)
@@ -33,6 +34,7 @@ final class CLITests: XCTestCase {
         }
         #endif
         process.arguments = arguments
+        if let environment { process.environment = environment }
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
         process.standardError = err

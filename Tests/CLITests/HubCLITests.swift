@@ -43,27 +43,10 @@ final class HubCLITests: XCTestCase {
     }
 
     func glimpse(_ arguments: [String], environment: [String: String]) throws -> CLITests.Result {
-        let process = Process()
-        process.executableURL = Bundle.main.bundleURL.appendingPathComponent("glimpse")
-        #if os(macOS)
-        if let bundle = Bundle.allBundles.first(where: { $0.bundlePath.hasSuffix(".xctest") }) {
-            process.executableURL = bundle.bundleURL.deletingLastPathComponent().appendingPathComponent("glimpse")
-        }
-        #endif
-        process.arguments = arguments
         // Hermetic: none of the caller's Hugging Face settings, and a home of our own.
         var env = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("HF_") && !$0.key.hasPrefix("HUGGING") && $0.key != "XDG_CACHE_HOME" }
         env["HOME"] = home.path
-        process.environment = env.merging(environment) { $1 }
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return CLITests.Result(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
-                               stderr: String(decoding: stderr, as: UTF8.self))
+        return try CLITests.execute(arguments, environment: env.merging(environment) { $1 })
     }
 
     /// A user with a Python cache runs classify on a Hub id: no download, same logits as transformers.
