@@ -35,9 +35,10 @@ public func attention(
 
         let tasks = querySequences.count * heads
         let longest = zip(querySequences, keyRanges).map { $0.count * $1.count }.max() ?? 0
-        // Small problems: one task per (sequence, head) on the pool, single-threaded BLAS each.
-        // Large ones (detection-sized token grids) let BLAS thread each product instead.
-        let grain = longest * headDim >= 1 << 20 ? tasks : 1
+        // One task per (sequence, head) on the pool, each product single-threaded inside it;
+        // only when there are fewer tasks than threads (one long sequence, few heads) is it
+        // better to let each product split over the pool instead.
+        let grain = tasks < Parallel.threadCount && longest * headDim >= 1 << 20 ? tasks : 1
         Parallel.forEach(tasks, grain: grain) { range in
             let scores = UnsafeMutablePointer<Float>.allocate(capacity: max(longest, 1))
             defer { scores.deallocate() }
