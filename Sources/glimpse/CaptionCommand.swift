@@ -23,8 +23,8 @@ struct CaptionCommand: ParsableCommand {
     @Option(help: "Text the caption starts with, e.g. \"a picture of\".")
     var prompt: String?
 
-    @Option(help: "Beam search width (1: greedy).")
-    var beams = 1
+    @Option(help: "Beam search width (1: greedy). Unset options come from the checkpoint's generation_config.json, else transformers' defaults.")
+    var beams: Int?
 
     @Option(help: "New tokens at most (default 20 when no --max-length).")
     var maxNewTokens: Int?
@@ -33,46 +33,50 @@ struct CaptionCommand: ParsableCommand {
     var maxLength: Int?
 
     @Option(help: "Total length at least, [DEC] and prompt included.")
-    var minLength = 0
+    var minLength: Int?
 
     @Option(help: "Beam search length penalty (exponent of the length dividing the score).")
-    var lengthPenalty: Float = 1
+    var lengthPenalty: Float?
 
     @Option(help: "Forbid repeating n-grams of this size (0: off).")
-    var noRepeatNgramSize = 0
+    var noRepeatNgramSize: Int?
 
     @Option(help: "Repetition penalty (1: off).")
-    var repetitionPenalty: Float = 1
+    var repetitionPenalty: Float?
 
     @Flag(help: "Sample instead of searching.")
     var sample = false
 
     @Option(help: "Nucleus sampling mass, in (0, 1].")
-    var topP: Float = 1
+    var topP: Float?
 
     @Option(help: "Sample among the K most likely tokens (0: all).")
-    var topK = 50
+    var topK: Int?
 
     @Option(help: "Sampling temperature.")
-    var temperature: Float = 1
+    var temperature: Float?
 
     @Option(help: "Sampling seed.")
     var seed: UInt64 = 0
 
     @Option(help: "Captions per image (at most --beams without --sample).")
-    var numCaptions = 1
+    var numCaptions: Int?
 
-    func generationOptions() -> GenerationOptions {
-        var o = GenerationOptions()
-        o.numBeams = beams
-        o.maxNewTokens = maxNewTokens
-        o.maxLength = maxLength
-        o.minLength = minLength
-        o.lengthPenalty = lengthPenalty
-        o.noRepeatNgramSize = noRepeatNgramSize
-        o.repetitionPenalty = repetitionPenalty
-        o.numReturnSequences = numCaptions
-        if sample { o.sampling = .init(topP: topP, topK: topK, temperature: temperature, seed: seed) }
+    /// The options given on the command line over `base` (the checkpoint's defaults).
+    func generationOptions(over base: GenerationOptions = .init()) -> GenerationOptions {
+        var o = base
+        if let beams { o.numBeams = beams }
+        if maxNewTokens != nil || maxLength != nil { (o.maxNewTokens, o.maxLength) = (maxNewTokens, maxLength) }
+        if let minLength { (o.minLength, o.minNewTokens) = (minLength, nil) }
+        if let lengthPenalty { o.lengthPenalty = lengthPenalty }
+        if let noRepeatNgramSize { o.noRepeatNgramSize = noRepeatNgramSize }
+        if let repetitionPenalty { o.repetitionPenalty = repetitionPenalty }
+        if let numCaptions { o.numReturnSequences = numCaptions }
+        if sample {
+            let given = o.sampling ?? .init()
+            o.sampling = .init(topP: topP ?? given.topP, topK: topK ?? given.topK,
+                               temperature: temperature ?? given.temperature, seed: seed)
+        }
         return o
     }
 
@@ -81,7 +85,7 @@ struct CaptionCommand: ParsableCommand {
         do { try generationOptions().validate() } catch let error as GlimpseError {
             throw ValidationError(error.description)
         }
-        if !sample, topP != 1 || topK != 50 || temperature != 1 {
+        if !sample, topP != nil || topK != nil || temperature != nil {
             throw ValidationError("--top-p, --top-k and --temperature apply only with --sample")
         }
     }
@@ -89,7 +93,8 @@ struct CaptionCommand: ParsableCommand {
     func run() throws {
         options.apply()
         let captioner = try BLIPCaptioner(checkpoint: options.checkpoint())
-        let settings = generationOptions()
+        let settings = generationOptions(over: captioner.generationDefaults)
+        try settings.validate()
         var output = Output(format: options.format, columns: ["image", "text", "score", "ids"])
         let progress = Progress(total: images.count, unit: "images", quiet: options.quiet, minimum: 2)
         for batch in images.chunked(options.batchSize) {

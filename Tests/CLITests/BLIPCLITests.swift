@@ -90,6 +90,31 @@ extension CLITests {
         XCTAssertTrue(images.stderr.contains("cannot embed images"), images.stderr)
     }
 
+    /// A checkpoint's generation_config.json sets the defaults, as for transformers' generate():
+    /// captioning without flags equals passing the same settings as flags; flags still win.
+    func testCaptionUsesGenerationConfig() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("blip-gen-\(UUID().uuidString)")
+        try FileManager.default.copyItem(atPath: captionModel, toPath: folder.path)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try #"{"num_beams": 3, "max_length": 9, "num_return_sequences": 2, "no_repeat_ngram_size": 2}"#
+            .write(to: folder.appendingPathComponent("generation_config.json"), atomically: true, encoding: .utf8)
+        let fromFile = try glimpse("caption", "--model", folder.path, image("chelsea.png"))
+        let fromFlags = try glimpse("caption", "--model", captionModel, image("chelsea.png"), "--beams", "3",
+                                    "--max-length", "9", "--num-captions", "2", "--no-repeat-ngram-size", "2")
+        XCTAssertEqual(fromFile.status, 0, fromFile.stderr)
+        XCTAssertEqual(fromFlags.status, 0, fromFlags.stderr)
+        XCTAssertEqual(fromFile.stdout, fromFlags.stdout)
+        XCTAssertEqual((fromFile.lines.first?["captions"] as? [Any])?.count, 2)
+        let greedy = try glimpse("caption", "--model", folder.path, image("chelsea.png"), "--beams", "1", "--num-captions", "1")
+        let greedyFlags = try glimpse("caption", "--model", captionModel, image("chelsea.png"), "--max-length", "9",
+                                      "--no-repeat-ngram-size", "2")
+        XCTAssertEqual(greedy.stdout, greedyFlags.stdout, "flags override the file")
+        try #"{"num_beams": "three"}"#.write(to: folder.appendingPathComponent("generation_config.json"), atomically: true, encoding: .utf8)
+        let bad = try glimpse("caption", "--model", folder.path, image("chelsea.png"))
+        XCTAssertNotEqual(bad.status, 0)
+        XCTAssertTrue(bad.stderr.contains("generation_config.json") && bad.stderr.contains("num_beams"), bad.stderr)
+    }
+
     func testCaptionAndMatchErrors() throws {
         let cases: [([String], String)] = [
             (["caption", "--model", model, image("chelsea.png")], "not a BLIP checkpoint"),

@@ -16,6 +16,8 @@ public struct Caption: Sendable, Equatable {
 /// (BlipForConditionalGeneration + BlipProcessor).
 public final class BLIPCaptioner: Sendable {
     public let model: BLIPCaptioningModel
+    /// Decoding settings from the checkpoint's generation_config.json, else transformers' defaults.
+    public let generationDefaults: GenerationOptions
     public let tokenizer: WordPieceTokenizer
     public let preprocessor: ImagePreprocessor
 
@@ -26,6 +28,7 @@ public final class BLIPCaptioner: Sendable {
 
     public init(checkpoint: Checkpoint) throws {
         let config = try BLIPConfig.load(checkpoint, expecting: "BlipForConditionalGeneration", as: "a captioning model")
+        generationDefaults = try GenerationOptions(checkpoint: checkpoint)
         tokenizer = try WordPieceTokenizer.load(folder: checkpoint.folder)
         preprocessor = try BLIPImageProcessor.load(folder: checkpoint.folder)
         model = try BLIPCaptioningModel(config: config, weights: checkpoint.weights())
@@ -41,7 +44,9 @@ public final class BLIPCaptioner: Sendable {
     }
 
     /// Captions for decoded images, `options.numReturnSequences` per image.
-    public func caption(images: [RGBImage], prompt: String? = nil, options: GenerationOptions = .init()) throws -> [[Caption]] {
+    /// Without `options`, the checkpoint's generation_config.json (or transformers' defaults).
+    public func caption(images: [RGBImage], prompt: String? = nil, options: GenerationOptions? = nil) throws -> [[Caption]] {
+        let options = options ?? generationDefaults
         let pixels = try BLIPPixels.values(images, preprocessor, size: model.config.vision.imageSize)
         let sequences = try model.generate(pixels: pixels, promptIds: promptIds(prompt), options: options)
         let special: Set<Int> = [model.config.text.bosTokenId, model.config.text.sepTokenId, model.config.text.padTokenId]
