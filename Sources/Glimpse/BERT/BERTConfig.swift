@@ -37,23 +37,15 @@ public struct BERTConfig: Sendable, Equatable {
 
     /// Reads the common BERT keys of `section`, each falling back to `defaults`.
     public init(_ section: ConfigReader, defaults: BERTConfig = BERTConfig()) throws {
-        hiddenSize = try section.int("hidden_size", default: defaults.hiddenSize, min: 1)
-        intermediateSize = try section.int("intermediate_size", default: defaults.intermediateSize, min: 1)
-        layers = try section.int("num_hidden_layers", default: defaults.layers, min: 0)
-        heads = try section.int("num_attention_heads", default: defaults.heads, min: 1)
-        let act = try section.string("hidden_act", default: "gelu")
-        guard let activation = Activation(huggingFace: act) else {
-            throw GlimpseError.invalidConfig("\(section.context): unsupported hidden_act '\(act)'")
-        }
-        self.activation = activation
-        layerNormEps = Float(try section.double("layer_norm_eps", default: Double(defaults.layerNormEps)))
+        let shape = try section.transformerShape(defaults: TransformerShape(
+            hiddenSize: defaults.hiddenSize, intermediateSize: defaults.intermediateSize, layers: defaults.layers,
+            heads: defaults.heads, activation: defaults.activation, layerNormEps: defaults.layerNormEps))
+        (hiddenSize, intermediateSize, layers, heads) = (shape.hiddenSize, shape.intermediateSize, shape.layers, shape.heads)
+        (activation, layerNormEps) = (shape.activation, shape.layerNormEps)
         vocabularySize = try section.int("vocab_size", default: defaults.vocabularySize, min: 1)
         maxPositions = try section.int("max_position_embeddings", default: defaults.maxPositions, min: 1)
         typeVocabularySize = try section.int("type_vocab_size", default: defaults.typeVocabularySize, min: 0)
         crossAttentionWidth = defaults.crossAttentionWidth
-        guard hiddenSize % heads == 0 else {
-            throw GlimpseError.invalidConfig("\(section.context): hidden_size \(hiddenSize) is not divisible by num_attention_heads \(heads)")
-        }
         if section.contains("position_embedding_type") {
             let kind = try section.string("position_embedding_type")
             guard kind == "absolute" else {

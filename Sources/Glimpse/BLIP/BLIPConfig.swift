@@ -19,24 +19,15 @@ public struct BLIPVisionConfig: Sendable, Equatable {
     public var positions: Int { gridSize * gridSize + 1 }
 
     init(_ section: ConfigReader) throws {
-        hiddenSize = try section.int("hidden_size", default: 768, min: 1)
-        intermediateSize = try section.int("intermediate_size", default: 3072, min: 1)
-        layers = try section.int("num_hidden_layers", default: 12, min: 0)
-        heads = try section.int("num_attention_heads", default: 12, min: 1)
-        let act = try section.string("hidden_act", default: "gelu")
-        guard let activation = Activation(huggingFace: act) else {
-            throw GlimpseError.invalidConfig("\(section.context): unsupported hidden_act '\(act)'")
-        }
-        self.activation = activation
-        layerNormEps = Float(try section.double("layer_norm_eps", default: 1e-5))
+        let shape = try section.transformerShape(defaults: TransformerShape(
+            hiddenSize: 768, intermediateSize: 3072, layers: 12, heads: 12, activation: .gelu, layerNormEps: 1e-5))
+        (hiddenSize, intermediateSize, layers, heads) = (shape.hiddenSize, shape.intermediateSize, shape.layers, shape.heads)
+        (activation, layerNormEps) = (shape.activation, shape.layerNormEps)
         imageSize = try section.int("image_size", default: 384, min: 1)
         patchSize = try section.int("patch_size", default: 16, min: 1)
         channels = try section.int("num_channels", default: 3, min: 1)
         guard imageSize % patchSize == 0 else {
             throw GlimpseError.invalidConfig("\(section.context): image_size \(imageSize) is not a multiple of patch_size \(patchSize)")
-        }
-        guard hiddenSize % heads == 0 else {
-            throw GlimpseError.invalidConfig("\(section.context): hidden_size \(hiddenSize) is not divisible by num_attention_heads \(heads)")
         }
     }
 }

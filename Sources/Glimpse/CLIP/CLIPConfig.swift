@@ -14,19 +14,11 @@ public struct CLIPTowerConfig: Sendable, Equatable {
     public var headDim: Int { hiddenSize / heads }
 
     init(_ section: ConfigReader, defaults: CLIPTowerConfig) throws {
-        hiddenSize = try section.int("hidden_size", default: defaults.hiddenSize, min: 1)
-        intermediateSize = try section.int("intermediate_size", default: defaults.intermediateSize, min: 1)
-        layers = try section.int("num_hidden_layers", default: defaults.layers, min: 0)
-        heads = try section.int("num_attention_heads", default: defaults.heads, min: 1)
-        let act = try section.string("hidden_act", default: "quick_gelu")
-        guard let activation = Activation(huggingFace: act) else {
-            throw GlimpseError.invalidConfig("\(section.context): unsupported hidden_act '\(act)'")
-        }
-        self.activation = activation
-        layerNormEps = Float(try section.double("layer_norm_eps", default: 1e-5))
-        guard hiddenSize % heads == 0 else {
-            throw GlimpseError.invalidConfig("\(section.context): hidden_size \(hiddenSize) is not divisible by num_attention_heads \(heads)")
-        }
+        let shape = try section.transformerShape(defaults: TransformerShape(
+            hiddenSize: defaults.hiddenSize, intermediateSize: defaults.intermediateSize, layers: defaults.layers,
+            heads: defaults.heads, activation: defaults.activation, layerNormEps: defaults.layerNormEps))
+        self.init(hiddenSize: shape.hiddenSize, intermediateSize: shape.intermediateSize, layers: shape.layers,
+                  heads: shape.heads, activation: shape.activation, layerNormEps: shape.layerNormEps)
     }
 
     init(hiddenSize: Int, intermediateSize: Int, layers: Int, heads: Int, activation: Activation = .quickGelu, layerNormEps: Float = 1e-5) {
