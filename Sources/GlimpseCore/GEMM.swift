@@ -2,10 +2,12 @@
 import Accelerate
 #else
 import CBLAS
+import CGlimpseKernels
 #endif
 
 /// The one matrix-multiply primitive every model op reduces to: BLAS sgemm
-/// (OpenBLAS on Linux, Accelerate on Apple platforms), row-major.
+/// (OpenBLAS on Linux, Accelerate on Apple platforms), row-major, with Glimpse's own
+/// kernel for products of few rows against transposed weights on Linux.
 public enum BLAS {
     /// C = alpha · op(A) · op(B) + beta · C, where op(A) is m×k, op(B) is k×n, C is m×n,
     /// and each matrix has its own leading dimension (row stride), so strided views such
@@ -25,6 +27,10 @@ public enum BLAS {
         #if canImport(Accelerate)
         serial(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
         #else
+        if transB && !transA && alpha == 1 && (beta == 0 || beta == 1) && m <= smallRows && k >= 16,
+           gl_gemm_nt(m, n, k, a, lda, b, ldb, c, ldc, beta == 1 ? 1 : 0) == 0 {
+            return
+        }
         _ = singleThreadedBLAS
         let threads = Parallel.threadCount
         let work = m * n * k
@@ -54,6 +60,11 @@ public enum BLAS {
     }
 
     #if !canImport(Accelerate)
+    /// Up to this many rows of A, a product with B transposed (every linear layer on one
+    /// image, a few texts or a decoding step) runs on Glimpse's own kernel, which reads the
+    /// weights unpacked; sgemm's packing and large-matrix tiling win beyond it.
+    static let smallRows = 32
+
     private static let singleThreadedBLAS: Void = openblas_set_num_threads(1)
     #endif
 

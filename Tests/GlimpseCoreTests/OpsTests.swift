@@ -1,5 +1,6 @@
 import XCTest
 @testable import GlimpseCore
+import CGlimpseKernels
 
 /// GEMM-backed ops against straightforward loops. Tolerance 1e-4 absolute on O(1) values.
 final class OpsTests: XCTestCase {
@@ -23,6 +24,39 @@ final class OpsTests: XCTestCase {
                 XCTAssertEqual(y[i, j], s, accuracy: 1e-5)
             } }
         }
+    }
+
+    /// The small-row kernel behind linear layers on one image, a few texts or one decoding
+    /// step: every tile shape (3 × 4 and its edges), k tails that are not a multiple of 8, k
+    /// blocks (over 1,024), row strides wider than the rows, overwrite and accumulate, one and
+    /// two threads, every instruction-set level. Error bound: 1e-5 × Σ|a·b| per output.
+    func testSmallRowProductMatchesLoops() {
+        let saved = gl_num_threads()
+        defer { _ = gl_set_max_isa_level(2); gl_set_num_threads(saved) }
+        for level in 0...2 { for threads in [1, 2] {
+            _ = gl_set_max_isa_level(Int32(level)); gl_set_num_threads(Int32(threads))
+            for (m, n, k) in [(1, 1, 16), (2, 5, 17), (3, 4, 23), (4, 9, 64), (7, 130, 1030), (32, 37, 2051)] {
+                let lda = k + 3, ldb = k + 5, ldc = n + 2
+                let a = random([m, lda], seed: UInt64(m * 31 + k)), b = random([n, ldb], seed: UInt64(n * 17 + k))
+                for accumulate in [false, true] {
+                    let c = random([m, ldc], seed: 9), before = c.scalars
+                    XCTAssertEqual(gl_gemm_nt(m, n, k, a.data, lda, b.data, ldb, c.data, ldc, accumulate ? 1 : 0), 0)
+                    var worst = 0.0
+                    for i in 0..<m { for j in 0..<n {
+                        var s = accumulate ? Double(before[i * ldc + j]) : 0, magnitude = 1.0
+                        for p in 0..<k {
+                            let t = Double(a.data[i * lda + p]) * Double(b.data[j * ldb + p])
+                            s += t; magnitude += abs(t)
+                        }
+                        worst = max(worst, abs(Double(c.data[i * ldc + j]) - s) / magnitude)
+                    } }
+                    XCTAssertLessThan(worst, 1e-5, "m \(m) n \(n) k \(k) level \(level) threads \(threads)")
+                    for i in 0..<m { for j in n..<ldc {
+                        XCTAssertEqual(c.data[i * ldc + j], before[i * ldc + j], "padding column written")
+                    } }
+                }
+            }
+        } }
     }
 
     /// Naive attention for one sequence pair, one head at a time.

@@ -41,6 +41,16 @@ int gl_isa_level(void);
  * can run the lower variants; returns the level now in effect. Default cap: 2. */
 int gl_set_max_isa_level(int level);
 
+/* ---- Matrix product ---------------------------------------------------------------- */
+
+/* C[i,j] (+)= sum_p A[i,p] * B[j,p] for A m×k (row stride lda), B n×k (ldb), C m×n (ldc),
+ * all row-major: a linear layer with PyTorch-layout weights. Adds to C when `accumulate`
+ * is nonzero, else overwrites it. Made for small m (tens of rows), where it beats sgemm;
+ * splits the rows of B over the pool. Returns 0, or -1 when its small buffer for A could
+ * not be allocated (nothing is written then). */
+int gl_gemm_nt(long m, long n, long k, const float *a, long lda, const float *b, long ldb,
+                float *c, long ldc, int accumulate);
+
 /* ---- Row-wise ----------------------------------------------------------------------- */
 
 /* y[r,:] = (x[r,:] - mean) / sqrt(var + eps) * gamma + beta  (biased variance, as PyTorch). x may equal y. */
