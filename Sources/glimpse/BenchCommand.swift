@@ -8,9 +8,11 @@ struct BenchCommand: ParsableCommand {
         abstract: "Time CLIP image and text encoding.",
         discussion: """
         Image encoding runs on random pixel values (preprocessing excluded), text encoding on \
-        prompts "a photo of a {label}." over --labels-file (or a built-in list). Prints one \
-        object per measurement with the median over --repeats runs after one warm-up. \
-        Tools/bench/compare_clip.sh runs this and the Python reference side by side.
+        prompts "a photo of a {label}." over --labels-file (or a built-in list), already \
+        tokenized. "prompts" tokenizes and encodes every label's prompt in one call (batch = \
+        the number of labels), "short_text" one short text end to end. Prints one object per \
+        measurement with the median over --repeats runs after one warm-up. \
+        Tools/bench/run_all.py runs this and the Python reference side by side.
         """
     )
 
@@ -22,7 +24,7 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Timed repetitions per measurement (median reported).")
     var repeats: Int = 5
 
-    @Option(help: "File with one label per line for text prompts.")
+    @Option(help: "Labels for text prompts: one per line, or JSON (array, or object of index → label).")
     var labelsFile: String?
 
     @Option(help: "Also report where the time goes (GEMM, attention, norms, activations, preprocessing, decode) when encoding this image file end to end.")
@@ -52,10 +54,7 @@ struct BenchCommand: ParsableCommand {
                      ("median_ms", .float(Float(loadSeconds * 1000))), ("per_second", .null)])
         var labels = ["cat", "dog", "car", "tree", "house", "bird", "boat", "person"]
         if let labelsFile {
-            guard let text = try? String(contentsOfFile: labelsFile, encoding: .utf8) else {
-                throw GlimpseError.fileNotFound(path: labelsFile, what: "labels file")
-            }
-            labels = text.split(whereSeparator: \.isNewline).map(String.init)
+            labels = try LabelFile.read(labelsFile)
         }
         let vision = clip.model.image
         for b in batch {
@@ -72,6 +71,11 @@ struct BenchCommand: ParsableCommand {
                 let ms = try time { _ = try clip.model.textFeatures(ids: ids) }
                 output.emit(result("text", b, ms))
             }
+        }
+        if !imagesOnly {
+            let prompts = labels.map { "a photo of a \($0)." }
+            output.emit(result("prompts", prompts.count, try time { _ = try clip.embed(texts: prompts, truncate: true) }))
+            output.emit(result("short_text", 1, try time { _ = try clip.embed(texts: ["a photo of a cat"]) }))
         }
         if let profile {
             try clip.embed(imageFiles: [profile])  // warm-up

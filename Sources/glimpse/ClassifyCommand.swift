@@ -21,7 +21,7 @@ struct ClassifyCommand: ParsableCommand {
     @Option(name: .long, parsing: .upToNextOption, help: "Candidate labels.")
     var labels: [String] = []
 
-    @Option(name: .long, help: "A file with one label per line (blank lines ignored).")
+    @Option(name: .long, help: "Labels: one per line (blank lines ignored), a JSON array, or a JSON object of index → label.")
     var labelsFile: String?
 
     @Option(name: .long, help: "Caption template with {} for the label; repeat for an ensemble.")
@@ -42,10 +42,7 @@ struct ClassifyCommand: ParsableCommand {
         options.apply()
         var allLabels = labels
         if let labelsFile {
-            guard let contents = try? String(contentsOfFile: labelsFile, encoding: .utf8) else {
-                throw GlimpseError.fileNotFound(path: labelsFile, what: "labels file")
-            }
-            allLabels += contents.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            allLabels += try LabelFile.read(labelsFile)
         }
         guard !allLabels.isEmpty else { throw GlimpseError.invalidArgument("the label list is empty") }
         let clip = try CLIP(checkpoint: options.checkpoint())

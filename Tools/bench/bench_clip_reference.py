@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """The Python reference for `glimpse bench`: transformers' CLIPModel on the same weights,
-same tasks, same output format (JSON Lines: task, batch, threads, median_ms, per_second).
+same tasks (image, text, prompts, short_text), same output format (JSON Lines: task, batch, threads, median_ms, per_second).
 
     python Tools/bench/bench_clip_reference.py --model DIR [--batch 1 32] [--repeats 5] [--threads 2]
 """
@@ -41,9 +41,18 @@ def main():
     emit("load", 0, (time.perf_counter() - start) * 1000)
     labels = ["cat", "dog", "car", "tree", "house", "bird", "boat", "person"]
     if a.labels_file:
-        labels = Path(a.labels_file).read_text().splitlines()
+        text = Path(a.labels_file).read_text()
+        labels = json.loads(text) if text.lstrip()[:1] == "[" else [l.strip() for l in text.splitlines() if l.strip()]
     tokenize = tokenizer_for(a.model)
     size = model.config.vision_config.image_size
+
+    def encode(texts):
+        """Tokenize, pad to the longest (padding=True), encode: what a user's script does."""
+        ids = [x[:77] for x in tokenize(texts)]
+        width = max(len(x) for x in ids)
+        input_ids = torch.tensor([x + [49407] * (width - len(x)) for x in ids])
+        mask = torch.tensor([[1] * len(x) + [0] * (width - len(x)) for x in ids])
+        return model.get_text_features(input_ids=input_ids, attention_mask=mask)
     with torch.inference_mode():
         for b in a.batch:
             if not a.texts_only:
@@ -55,6 +64,10 @@ def main():
                 input_ids = torch.tensor([x + [49407] * (width - len(x)) for x in ids])
                 mask = torch.tensor([[1] * len(x) + [0] * (width - len(x)) for x in ids])
                 emit("text", b, timed(lambda: model.get_text_features(input_ids=input_ids, attention_mask=mask), a.repeats))
+        if not a.images_only:
+            prompts = [f"a photo of a {label}." for label in labels]
+            emit("prompts", len(prompts), timed(lambda: encode(prompts), a.repeats))
+            emit("short_text", 1, timed(lambda: encode(["a photo of a cat"]), a.repeats))
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ import GlimpseText
 public final class CLIP: Sendable {
     public let model: CLIPModel
     public let checkpoint: Checkpoint
-    private let tokenizerResult: Result<CLIPTokenizer, GlimpseError>
+    private let tokenizerResult: Background<CLIPTokenizer>
     private let preprocessorResult: Result<ImagePreprocessor, GlimpseError>
 
     /// Loads a Hugging Face or open_clip CLIP folder. The tokenizer and preprocessor are looked for now
@@ -24,12 +24,12 @@ public final class CLIP: Sendable {
         self.checkpoint = checkpoint
         model = try CLIPModel(checkpoint: checkpoint)
         let (folder, checkpoint) = (checkpoint.folder, checkpoint)
-        tokenizerResult = Result { try CLIPTokenizer.load(folder: folder) }.mapError(GlimpseError.wrap)
+        tokenizerResult = Background { try CLIPTokenizer.load(folder: folder) }
         preprocessorResult = Result { try OpenCLIPConfig(checkpoint: checkpoint).map { ImagePreprocessor(config: $0.preprocess) }
             ?? ImagePreprocessor.load(folder: folder) }.mapError(GlimpseError.wrap)
     }
 
-    public var tokenizer: CLIPTokenizer { get throws { try tokenizerResult.get() } }
+    public var tokenizer: CLIPTokenizer { get throws { do { return try tokenizerResult.get() } catch { throw GlimpseError.wrap(error) } } }
     public var preprocessor: ImagePreprocessor { get throws { try preprocessorResult.get() } }
     public var contextLength: Int { model.text.config.maxPositions }
 

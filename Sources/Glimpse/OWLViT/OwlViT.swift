@@ -24,7 +24,7 @@ public struct OwlViTQueries: Sendable {
 public final class OwlViT: Sendable {
     public let model: OwlViTForObjectDetection
     public let checkpoint: Checkpoint
-    private let tokenizerResult: Result<CLIPTokenizer, GlimpseError>
+    private let tokenizerResult: Background<CLIPTokenizer>
     private let preprocessorResult: Result<ImagePreprocessor, GlimpseError>
 
     public init(folder path: String) throws {
@@ -36,13 +36,13 @@ public final class OwlViT: Sendable {
         defaults.size = .exact(height: size, width: size)
         defaults.doCenterCrop = false
         (defaults.cropHeight, defaults.cropWidth) = (size, size)
-        tokenizerResult = Result { try CLIPTokenizer.load(folder: folder) }.mapError(GlimpseError.wrap)
+        tokenizerResult = Background { try CLIPTokenizer.load(folder: folder) }
         preprocessorResult = Result {
             try ImagePreprocessor.load(folder: folder, defaults: defaults, squareIntegerSize: true)
         }.mapError(GlimpseError.wrap)
     }
 
-    public var tokenizer: CLIPTokenizer { get throws { try tokenizerResult.get() } }
+    public var tokenizer: CLIPTokenizer { get throws { do { return try tokenizerResult.get() } catch { throw GlimpseError.wrap(error) } } }
     public var preprocessor: ImagePreprocessor { get throws { try preprocessorResult.get() } }
     /// 16 for every released OWL-ViT: longer queries are an error unless truncated.
     public var contextLength: Int { model.config.text.maxPositions }
