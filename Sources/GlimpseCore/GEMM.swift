@@ -34,7 +34,12 @@ public enum BLAS {
         _ = singleThreadedBLAS
         let threads = Parallel.threadCount
         let work = m * n * k
-        if threads > 1 && work >= 1 << 18 && n >= 32 * threads {
+        // Tall products split by rows, each thread multiplying its rows by all of op(B): on
+        // their own, 1,600-row products ran 5-10 % faster so than in column blocks (each
+        // thread packs only its part of A, not all of it). Short ones split by columns.
+        if threads > 1 && work >= 1 << 18 && m >= 128 * threads {
+            rowBlocks(threads, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+        } else if threads > 1 && work >= 1 << 18 && n >= 32 * threads {
             // Column blocks: op(B) columns j0..<j1 and the same columns of C.
             let block = ((n + threads - 1) / threads + 15) / 16 * 16
             Parallel.forEach((n + block - 1) / block) { range in
@@ -45,14 +50,7 @@ public enum BLAS {
                 }
             }
         } else if threads > 1 && work >= 1 << 18 && m >= 8 * threads {
-            let block = (m + threads - 1) / threads
-            Parallel.forEach((m + block - 1) / block) { range in
-                for part in range {
-                    let i0 = part * block, height = min(block, m - i0)
-                    serial(transA, transB, height, n, k, alpha, transA ? a + i0 : a + i0 * lda, lda,
-                           b, ldb, beta, c + i0 * ldc, ldc)
-                }
-            }
+            rowBlocks(threads, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
         } else {
             serial(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
         }
@@ -67,6 +65,22 @@ public enum BLAS {
 
     private static let singleThreadedBLAS: Void = openblas_set_num_threads(1)
     #endif
+
+    /// Row blocks (multiples of 16 rows, sgemm's register tile height) over the pool.
+    private static func rowBlocks(
+        _ threads: Int, _ transA: Bool, _ transB: Bool, _ m: Int, _ n: Int, _ k: Int, _ alpha: Float,
+        _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>, _ ldb: Int,
+        _ beta: Float, _ c: UnsafeMutablePointer<Float>, _ ldc: Int
+    ) {
+        let block = ((m + threads - 1) / threads + 15) / 16 * 16
+        Parallel.forEach((m + block - 1) / block) { range in
+            for part in range {
+                let i0 = part * block, height = min(block, m - i0)
+                serial(transA, transB, height, n, k, alpha, transA ? a + i0 : a + i0 * lda, lda,
+                       b, ldb, beta, c + i0 * ldc, ldc)
+            }
+        }
+    }
 
     @inline(__always)
     private static func serial(
