@@ -106,7 +106,7 @@ public func linear(_ x: Tensor, weight: Tensor, bias: Tensor?) -> Tensor {
         let inFeatures = weight.shape[1], outFeatures = weight.shape[0]
         precondition(x.shape.last == inFeatures, "linear: input \(x.shape) vs weight \(weight.shape)")
         let rows = x.count / inFeatures
-        let y = Tensor(zeros: Array(x.shape.dropLast()) + [outFeatures])
+        let y = Tensor(uninitialized: Array(x.shape.dropLast()) + [outFeatures])
         if let bias {
             // Seed C with the bias so sgemm's beta = 1 folds the add into the multiply.
             for r in 0..<rows { (y.data + r * outFeatures).update(from: bias.data, count: outFeatures) }
@@ -124,7 +124,7 @@ public func matmulTransposed(_ a: Tensor, _ b: Tensor) -> Tensor {
         let k = a.shape[a.rank - 1]
         precondition(b.shape[b.rank - 1] == k, "matmulTransposed: \(a.shape) vs \(b.shape)")
         let m = a.count / k, n = b.count / k
-        let c = Tensor(zeros: [m, n])
+        let c = Tensor(uninitialized: [m, n])
         BLAS.gemm(transB: true, m: m, n: n, k: k, a: a.data, lda: k, b: b.data, ldb: k, c: c.data, ldc: n)
         return c
     }

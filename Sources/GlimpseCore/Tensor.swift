@@ -18,7 +18,14 @@ public final class Tensor: @unchecked Sendable {
     private let ownsMemory: Bool
 
     /// A zero-filled tensor.
-    public init(zeros shape: [Int]) {
+    public convenience init(zeros shape: [Int]) {
+        self.init(uninitialized: shape)
+        data.update(repeating: 0, count: max(count, 1))
+    }
+
+    /// A tensor whose contents are unspecified: for outputs an op overwrites in full (a
+    /// matrix product with beta = 0), where zero-filling first would be a wasted pass.
+    public init(uninitialized shape: [Int]) {
         self.shape = shape
         self.count = shape.reduce(1, *)
         let bytes = max(count, 1) * MemoryLayout<Float>.stride
@@ -28,7 +35,6 @@ public final class Tensor: @unchecked Sendable {
             preconditionFailure("out of memory allocating \(bytes) bytes")
         }
         self.data = raw.bindMemory(to: Float.self, capacity: max(count, 1))
-        self.data.initialize(repeating: 0, count: max(count, 1))
         self.owner = nil
         self.ownsMemory = true
     }
