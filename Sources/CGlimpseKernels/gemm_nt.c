@@ -40,7 +40,8 @@ GL_INLINE gl_v4 lane_sums4(gl_v8 v0, gl_v8 v1, gl_v8 v2, gl_v8 v3) {
 
 /* One mr × nr tile over k: constant mr / nr make every loop below unroll into registers. */
 GL_INLINE void nt_tile(const float *ap, const float *a, long lda, const float *b, long ldb, float *c,
-                       long ldc, long k, int mr, int nr, int add, const float *pf, int pfmask) {
+                       long ldc, long k, int mr, int nr, int add, float alpha, const float *pf,
+                       int pfmask) {
     gl_v8 acc[GL_NT_MR][GL_NT_NR];
     for (int i = 0; i < mr; i++)
         for (int j = 0; j < nr; j++) acc[i][j] = (gl_v8){0};
@@ -62,16 +63,16 @@ GL_INLINE void nt_tile(const float *ap, const float *a, long lda, const float *b
             float s = sums[j];
             for (long q = p; q < k; q++) s += a[i * lda + q] * b[j * ldb + q];
             float *out = c + i * ldc + j;
-            *out = add ? *out + s : s;
+            *out = add ? *out + alpha * s : alpha * s;
         }
     }
 }
 
-#define GL_NT_TILE(MR, NR) nt_tile(ap, a, lda, b, ldb, c, ldc, k, MR, NR, add, pf, pfmask)
+#define GL_NT_TILE(MR, NR) nt_tile(ap, a, lda, b, ldb, c, ldc, k, MR, NR, add, alpha, pf, pfmask)
 
 GL_INLINE void nt_tile_any(const float *ap, const float *a, long lda, const float *b, long ldb,
-                           float *c, long ldc, long k, int mr, int nr, int add, const float *pf,
-                           int pfmask) {
+                           float *c, long ldc, long k, int mr, int nr, int add, float alpha,
+                           const float *pf, int pfmask) {
     switch (mr * 8 + nr) {
     case 3 * 8 + 4: GL_NT_TILE(3, 4); break;
     case 3 * 8 + 3: GL_NT_TILE(3, 3); break;
@@ -93,6 +94,7 @@ typedef struct {
     float *c;
     long m, n, k, kv, lda, ldb, ldc;
     int accumulate;
+    float alpha;
 } nt_args;
 
 /* Columns [j0, j1) of C (rows j0..<j1 of B), all rows of A. */
@@ -113,7 +115,7 @@ GL_INLINE void nt_span_impl(const nt_args *g, long j0, long j1) {
                 int mask = 0;
                 for (long r = t; r < next_rows; r += tiles) mask |= 1 << r;
                 nt_tile_any(g->packed + i * g->kv + p0 * mr, g->a + i * g->lda + p0, g->lda, g->b + j * g->ldb + p0, g->ldb,
-                            g->c + i * g->ldc + j, g->ldc, kc, mr, nr, add, pf, mask);
+                            g->c + i * g->ldc + j, g->ldc, kc, mr, nr, add, g->alpha, pf, mask);
             }
         }
     }
@@ -156,14 +158,14 @@ static float *pack_space(size_t floats) {
     return pack_buffer;
 }
 
-int gl_gemm_nt(long m, long n, long k, const float *a, long lda, const float *b, long ldb,
-               float *c, long ldc, int accumulate) {
+int gl_gemm_nt(long m, long n, long k, float alpha, const float *a, long lda, const float *b,
+               long ldb, float *c, long ldc, int accumulate) {
     if (m <= 0 || n <= 0) return 0;
     long kv = k / 8 * 8;
     float *packed = pack_space((size_t)(m * kv > 0 ? m * kv : 1));
     if (!packed) return -1;
     pack_a(a, lda, m, kv, packed);
-    nt_args g = {a, b, packed, c, m, n, k, kv, lda, ldb, ldc, accumulate};
+    nt_args g = {a, b, packed, c, m, n, k, kv, lda, ldb, ldc, accumulate, alpha};
     long panels = (n + GL_NT_NR - 1) / GL_NT_NR;
     /* A panel is ~2·m·k flops; hand the pool chunks of at least ~64K of them. */
     long per_panel = 2 * m * k * GL_NT_NR;
@@ -171,4 +173,38 @@ int gl_gemm_nt(long m, long n, long k, const float *a, long lda, const float *b,
     if (panels <= grain) nt_task(&g, 0, panels);
     else gl_parallel_for(panels, grain, nt_task, &g);
     return 0;
+}
+
+/* ---- C = A · B (+ C) for a handful of rows: attention's probabilities times values while
+ * decoding (one query row per beam against the cached keys). sgemm would pack V on every
+ * call; here each row of C stays in L1 while the rows of B stream past, four at a time. */
+
+GL_INLINE void nn_rows_impl(long m, long n, long k, const float *a, long lda, const float *b,
+                            long ldb, float *c, long ldc, int accumulate) {
+    for (long i = 0; i < m; i++) {
+        float *restrict ci = c + i * ldc;
+        const float *ai = a + i * lda;
+        if (!accumulate)
+            for (long x = 0; x < n; x++) ci[x] = 0.0f;
+        long p = 0;
+        for (; p + 4 <= k; p += 4) {
+            const float *restrict b0 = b + p * ldb, *restrict b1 = b0 + ldb;
+            const float *restrict b2 = b1 + ldb, *restrict b3 = b2 + ldb;
+            float s0 = ai[p], s1 = ai[p + 1], s2 = ai[p + 2], s3 = ai[p + 3];
+            for (long x = 0; x < n; x++) ci[x] += s0 * b0[x] + s1 * b1[x] + s2 * b2[x] + s3 * b3[x];
+        }
+        for (; p < k; p++) {
+            const float *restrict bp = b + p * ldb;
+            float s = ai[p];
+            for (long x = 0; x < n; x++) ci[x] += s * bp[x];
+        }
+    }
+}
+GL_MULTIVERSION(nn_rows, (long m, long n, long k, const float *a, long lda, const float *b, long ldb,
+                          float *c, long ldc, int accumulate), (m, n, k, a, lda, b, ldb, c, ldc, accumulate))
+
+void gl_gemm_nn_small(long m, long n, long k, const float *a, long lda, const float *b, long ldb,
+                      float *c, long ldc, int accumulate) {
+    if (m <= 0 || n <= 0) return;
+    nn_rows(m, n, k, a, lda, b, ldb, c, ldc, accumulate);
 }

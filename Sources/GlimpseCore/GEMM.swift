@@ -27,9 +27,15 @@ public enum BLAS {
         #if canImport(Accelerate)
         serial(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
         #else
-        if transB && !transA && alpha == 1 && (beta == 0 || beta == 1) && m <= smallRows && k >= 16,
-           gl_gemm_nt(m, n, k, a, lda, b, ldb, c, ldc, beta == 1 ? 1 : 0) == 0 {
-            return
+        if !transA && (beta == 0 || beta == 1) {
+            if transB && m <= smallRows && k >= 16,
+               gl_gemm_nt(m, n, k, alpha, a, lda, b, ldb, c, ldc, beta == 1 ? 1 : 0) == 0 {
+                return
+            }
+            if !transB && alpha == 1 && m <= 4 && n * k <= 1 << 17 {
+                gl_gemm_nn_small(m, n, k, a, lda, b, ldb, c, ldc, beta == 1 ? 1 : 0)
+                return
+            }
         }
         _ = singleThreadedBLAS
         let threads = Parallel.threadCount

@@ -40,12 +40,12 @@ final class OpsTests: XCTestCase {
                 let a = random([m, lda], seed: UInt64(m * 31 + k)), b = random([n, ldb], seed: UInt64(n * 17 + k))
                 for accumulate in [false, true] {
                     let c = random([m, ldc], seed: 9), before = c.scalars
-                    XCTAssertEqual(gl_gemm_nt(m, n, k, a.data, lda, b.data, ldb, c.data, ldc, accumulate ? 1 : 0), 0)
+                    XCTAssertEqual(gl_gemm_nt(m, n, k, 0.75, a.data, lda, b.data, ldb, c.data, ldc, accumulate ? 1 : 0), 0)
                     var worst = 0.0
                     for i in 0..<m { for j in 0..<n {
                         var s = accumulate ? Double(before[i * ldc + j]) : 0, magnitude = 1.0
                         for p in 0..<k {
-                            let t = Double(a.data[i * lda + p]) * Double(b.data[j * ldb + p])
+                            let t = 0.75 * Double(a.data[i * lda + p]) * Double(b.data[j * ldb + p])
                             s += t; magnitude += abs(t)
                         }
                         worst = max(worst, abs(Double(c.data[i * ldc + j]) - s) / magnitude)
@@ -57,6 +57,34 @@ final class OpsTests: XCTestCase {
                 }
             }
         } }
+    }
+
+    /// The few-row A · B kernel (attention weights times cached values while decoding): k tails
+    /// not a multiple of 4, strides, overwrite and accumulate, every ISA level.
+    func testFewRowProductMatchesLoops() {
+        defer { _ = gl_set_max_isa_level(2) }
+        for level in 0...2 {
+            _ = gl_set_max_isa_level(Int32(level))
+            for (m, n, k) in [(1, 1, 1), (1, 64, 577), (3, 17, 6), (4, 64, 5)] {
+                let lda = k + 2, ldb = n + 3, ldc = n + 1
+                let a = random([m, lda], seed: UInt64(m + k)), b = random([k, ldb], seed: UInt64(n + 7 * k))
+                for accumulate in [false, true] {
+                    let c = random([m, ldc], seed: 5), before = c.scalars
+                    gl_gemm_nn_small(m, n, k, a.data, lda, b.data, ldb, c.data, ldc, accumulate ? 1 : 0)
+                    for i in 0..<m { for j in 0..<ldc {
+                        guard j < n else {
+                            XCTAssertEqual(c.data[i * ldc + j], before[i * ldc + j], "padding column written"); continue
+                        }
+                        var s = accumulate ? Double(before[i * ldc + j]) : 0, magnitude = 1.0
+                        for p in 0..<k {
+                            let t = Double(a.data[i * lda + p]) * Double(b.data[p * ldb + j])
+                            s += t; magnitude += abs(t)
+                        }
+                        XCTAssertLessThan(abs(Double(c.data[i * ldc + j]) - s) / magnitude, 1e-5, "m \(m) n \(n) k \(k) level \(level)")
+                    } }
+                }
+            }
+        }
     }
 
     /// Naive attention for one sequence pair, one head at a time.

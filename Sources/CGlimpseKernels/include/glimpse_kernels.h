@@ -43,13 +43,18 @@ int gl_set_max_isa_level(int level);
 
 /* ---- Matrix product ---------------------------------------------------------------- */
 
-/* C[i,j] (+)= sum_p A[i,p] * B[j,p] for A m×k (row stride lda), B n×k (ldb), C m×n (ldc),
+/* C[i,j] (+)= alpha · sum_p A[i,p] * B[j,p] for A m×k (row stride lda), B n×k (ldb), C m×n (ldc),
  * all row-major: a linear layer with PyTorch-layout weights. Adds to C when `accumulate`
  * is nonzero, else overwrites it. Made for small m (tens of rows), where it beats sgemm;
  * splits the rows of B over the pool. Returns 0, or -1 when its small buffer for A could
  * not be allocated (nothing is written then). */
-int gl_gemm_nt(long m, long n, long k, const float *a, long lda, const float *b, long ldb,
-                float *c, long ldc, int accumulate);
+int gl_gemm_nt(long m, long n, long k, float alpha, const float *a, long lda, const float *b,
+               long ldb, float *c, long ldc, int accumulate);
+
+/* C[i,:] (+)= sum_p A[i,p] * B[p,:] (A m×k, B k×n, row-major with row strides): for a few rows
+ * of A against a small B (attention weights times cached values), on the calling thread. */
+void gl_gemm_nn_small(long m, long n, long k, const float *a, long lda, const float *b, long ldb,
+                      float *c, long ldc, int accumulate);
 
 /* ---- Row-wise ----------------------------------------------------------------------- */
 
