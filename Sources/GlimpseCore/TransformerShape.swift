@@ -9,6 +9,8 @@ public struct TransformerShape: Sendable, Equatable {
     public var activation: Activation
     public var layerNormEps: Float
 
+    public var headDim: Int { hiddenSize / heads }
+
     public init(hiddenSize: Int, intermediateSize: Int, layers: Int, heads: Int, activation: Activation, layerNormEps: Float) {
         self.hiddenSize = hiddenSize
         self.intermediateSize = intermediateSize

@@ -27,7 +27,7 @@ PHOTO = FIXTURES / "images" / "chelsea.png"
 
 
 def run(cmd, cwd=ROOT):
-    """Runs cmd as a fresh process; returns (stdout, wall seconds, its own peak RSS in MB)."""
+    """Runs cmd as a fresh process; returns (stdout, wall seconds). Raises with stderr on failure."""
     start = time.perf_counter()
     proc = subprocess.Popen([str(c) for c in cmd], cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     out, err = proc.communicate()

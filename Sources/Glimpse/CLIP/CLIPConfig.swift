@@ -1,35 +1,10 @@
 import Foundation
 import GlimpseCore
 
-/// Hyper-parameters of one CLIP tower, read from `text_config` / `vision_config`.
-/// Defaults are those of `transformers`' CLIPTextConfig / CLIPVisionConfig (ViT-B/32).
-public struct CLIPTowerConfig: Sendable, Equatable {
-    public var hiddenSize: Int
-    public var intermediateSize: Int
-    public var layers: Int
-    public var heads: Int
-    public var activation: Activation
-    public var layerNormEps: Float
-
-    public var headDim: Int { hiddenSize / heads }
-
-    init(_ section: ConfigReader, defaults: CLIPTowerConfig) throws {
-        let shape = try section.transformerShape(defaults: TransformerShape(
-            hiddenSize: defaults.hiddenSize, intermediateSize: defaults.intermediateSize, layers: defaults.layers,
-            heads: defaults.heads, activation: defaults.activation, layerNormEps: defaults.layerNormEps))
-        self.init(hiddenSize: shape.hiddenSize, intermediateSize: shape.intermediateSize, layers: shape.layers,
-                  heads: shape.heads, activation: shape.activation, layerNormEps: shape.layerNormEps)
-    }
-
-    init(hiddenSize: Int, intermediateSize: Int, layers: Int, heads: Int, activation: Activation = .quickGelu, layerNormEps: Float = 1e-5) {
-        self.hiddenSize = hiddenSize
-        self.intermediateSize = intermediateSize
-        self.layers = layers
-        self.heads = heads
-        self.activation = activation
-        self.layerNormEps = layerNormEps
-    }
-}
+/// Hyper-parameters of one CLIP tower, read from `text_config` / `vision_config`: exactly
+/// the transformer keys every config shares, so the shared shape serves as it is. Defaults
+/// (given where each tower is read) are transformers' CLIPTextConfig / CLIPVisionConfig (ViT-B/32).
+public typealias CLIPTowerConfig = TransformerShape
 
 public struct CLIPTextConfig: Sendable, Equatable {
     public var tower: CLIPTowerConfig
@@ -43,7 +18,8 @@ public struct CLIPTextConfig: Sendable, Equatable {
 
     /// `maxPositions` is the default context when the config omits it (77 for CLIP, 16 for OWL-ViT).
     init(_ section: ConfigReader, maxPositions defaultPositions: Int = 77) throws {
-        tower = try CLIPTowerConfig(section, defaults: .init(hiddenSize: 512, intermediateSize: 2048, layers: 12, heads: 8))
+        tower = try section.transformerShape(defaults: .init(hiddenSize: 512, intermediateSize: 2048, layers: 12, heads: 8,
+                                                              activation: .quickGelu, layerNormEps: 1e-5))
         vocabularySize = try section.int("vocab_size", default: 49408, min: 1)
         maxPositions = try section.int("max_position_embeddings", default: defaultPositions, min: 1)
         eosTokenId = try section.int("eos_token_id", default: 49407)
@@ -77,7 +53,8 @@ public struct CLIPVisionConfig: Sendable, Equatable {
 
     /// `imageSize` is the default when the config omits it (224 for CLIP, 768 for OWL-ViT).
     init(_ section: ConfigReader, imageSize defaultSize: Int = 224) throws {
-        tower = try CLIPTowerConfig(section, defaults: .init(hiddenSize: 768, intermediateSize: 3072, layers: 12, heads: 12))
+        tower = try section.transformerShape(defaults: .init(hiddenSize: 768, intermediateSize: 3072, layers: 12, heads: 12,
+                                                              activation: .quickGelu, layerNormEps: 1e-5))
         imageSize = try section.int("image_size", default: defaultSize, min: 1)
         patchSize = try section.int("patch_size", default: 32, min: 1)
         channels = try section.int("num_channels", default: 3, min: 1)
