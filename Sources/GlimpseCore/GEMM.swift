@@ -7,7 +7,7 @@ import CGlimpseKernels
 
 /// The one matrix-multiply primitive every model op reduces to: BLAS sgemm
 /// (OpenBLAS on Linux, Accelerate on Apple platforms), row-major, with Glimpse's own
-/// kernel for products of few rows against transposed weights on Linux.
+/// kernels for products of few rows on Linux (linear layers, decoding attention).
 public enum BLAS {
     /// C = alpha · op(A) · op(B) + beta · C, where op(A) is m×k, op(B) is k×n, C is m×n,
     /// and each matrix has its own leading dimension (row stride), so strided views such
@@ -41,7 +41,7 @@ public enum BLAS {
         let threads = Parallel.threadCount
         let work = m * n * k
         // Tall products split by rows, each thread multiplying its rows by all of op(B): on
-        // their own, 1,600-row products ran 5-10 % faster so than in column blocks (each
+        // their own, 1,600-row products ran 5-10 % faster than in column blocks (each
         // thread packs only its part of A, not all of it). Short ones split by columns.
         if threads > 1 && work >= 1 << 18 && m >= 128 * threads {
             rowBlocks(threads, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
@@ -72,13 +72,15 @@ public enum BLAS {
     private static let singleThreadedBLAS: Void = openblas_set_num_threads(1)
     #endif
 
-    /// Row blocks (multiples of 16 rows, sgemm's register tile height) over the pool.
+    /// Row blocks over the pool: an even split, rounded to multiples of 16 rows (sgemm's
+    /// register tile height) once the blocks are tall enough that rounding keeps them even.
     private static func rowBlocks(
         _ threads: Int, _ transA: Bool, _ transB: Bool, _ m: Int, _ n: Int, _ k: Int, _ alpha: Float,
         _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>, _ ldb: Int,
         _ beta: Float, _ c: UnsafeMutablePointer<Float>, _ ldc: Int
     ) {
-        let block = ((m + threads - 1) / threads + 15) / 16 * 16
+        let even = (m + threads - 1) / threads
+        let block = even >= 64 ? (even + 15) / 16 * 16 : even
         Parallel.forEach((m + block - 1) / block) { range in
             for part in range {
                 let i0 = part * block, height = min(block, m - i0)
