@@ -31,10 +31,13 @@ let package = Package(
                        providers: [.apt(["libpng-dev"]), .brew(["libpng"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .target(name: "CGlimpseKernels"),
+        // Errors, limits, checked file reading and config reading: what every module needs,
+        // so the tokenizers and image decoders do not pull in BLAS.
+        .target(name: "GlimpseBase"),
         .target(name: "GlimpseCore",
-                dependencies: ["CGlimpseKernels", .target(name: "CBLAS", condition: .when(platforms: [.linux]))]),
-        .target(name: "GlimpseText", dependencies: ["GlimpseCore", "CZlib"]),
-        .target(name: "GlimpseImage", dependencies: ["GlimpseCore", "CTurboJPEG", "CPNG"]),
+                dependencies: ["GlimpseBase", "CGlimpseKernels", .target(name: "CBLAS", condition: .when(platforms: [.linux]))]),
+        .target(name: "GlimpseText", dependencies: ["GlimpseBase", "CZlib"]),
+        .target(name: "GlimpseImage", dependencies: ["GlimpseBase", "CTurboJPEG", "CPNG"]),
         .target(name: "Glimpse", dependencies: [
             "GlimpseCore", "GlimpseText", "GlimpseImage", .product(name: "Crypto", package: "swift-crypto"),
         ]),

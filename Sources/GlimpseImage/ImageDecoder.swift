@@ -1,5 +1,5 @@
 import Foundation
-import GlimpseCore
+import GlimpseBase
 
 /// Turns image files into `RGBImage`s the way Hugging Face's `load_image` does:
 /// `PIL.Image.open(path)`, `ImageOps.exif_transpose`, then `.convert("RGB")`.

@@ -1,5 +1,5 @@
 import Foundation
-import GlimpseCore
+import GlimpseBase
 
 /// Turns an `RGBImage` into a model's `pixel_values`, reproducing transformers' PIL image
 /// processors (`CLIPImageProcessorPil` and friends): resize with Pillow's filter, center

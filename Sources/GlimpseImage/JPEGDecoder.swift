@@ -1,5 +1,5 @@
 import CTurboJPEG
-import GlimpseCore
+import GlimpseBase
 
 /// JPEG decoding through the TurboJPEG API.
 ///

@@ -1,5 +1,5 @@
 import CPNG
-import GlimpseCore
+import GlimpseBase
 
 /// PNG decoding with libpng's simplified `png_image` API, which reports errors through
 /// its `message` field instead of `longjmp`, so damaged files cannot unwind Swift frames.

@@ -1,6 +1,6 @@
 import CPNG
 import Foundation
-import GlimpseCore
+import GlimpseBase
 
 /// Writes 8-bit RGB PNGs (used to save images with drawn detections) through libpng's
 /// simplified writer, which reports failures in a message instead of `longjmp`.

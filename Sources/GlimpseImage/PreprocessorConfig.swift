@@ -1,5 +1,5 @@
 import Foundation
-import GlimpseCore
+import GlimpseBase
 
 /// The image half of a Hugging Face `preprocessor_config.json`.
 ///

@@ -1,5 +1,5 @@
 import Foundation
-import GlimpseCore
+import GlimpseBase
 
 /// A byte-level BPE vocabulary as read from disk: token strings with their ids, and the merges
 /// in rank order. The three on-disk formats CLIP ships in all reduce to this.

@@ -1,5 +1,5 @@
 import Foundation
-import GlimpseCore
+import GlimpseBase
 
 /// Applies ranked BPE merges to one word, exactly as OpenAI's `bpe()` does: repeatedly take the
 /// lowest-ranked adjacent pair and merge all its occurrences left to right in one pass.

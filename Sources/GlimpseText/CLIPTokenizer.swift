@@ -1,5 +1,5 @@
 import Foundation
-import GlimpseCore
+import GlimpseBase
 
 /// CLIP's byte-level BPE tokenizer, producing the same ids as OpenAI's `SimpleTokenizer`
 /// (ftfy + HTML unescape + lower-casing, then CLIP's split pattern and BPE).

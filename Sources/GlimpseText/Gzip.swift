@@ -1,6 +1,6 @@
 import CZlib
 import Foundation
-import GlimpseCore
+import GlimpseBase
 
 /// Decompresses gzip (or zlib) data with the system zlib, so the original OpenAI vocabulary
 /// file can be read as shipped, without unpacking it first.

@@ -1,5 +1,5 @@
 import Foundation
-import GlimpseCore
+import GlimpseBase
 
 /// The slow-tokenizer side files of a Hugging Face checkpoint, merged: `tokenizer_config.json`
 /// over `special_tokens_map.json`, plus `added_tokens.json`. Token values may be plain strings

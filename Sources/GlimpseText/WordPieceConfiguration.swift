@@ -1,5 +1,5 @@
 import Foundation
-import GlimpseCore
+import GlimpseBase
 
 /// Everything a `WordPieceTokenizer` is built from, read from Hugging Face files: the fast
 /// format (`tokenizer.json`: model.vocab, added_tokens, normalizer and decoder settings) or the

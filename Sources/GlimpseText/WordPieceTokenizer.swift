@@ -1,5 +1,5 @@
 import Foundation
-import GlimpseCore
+import GlimpseBase
 
 /// BERT's WordPiece tokenizer with the ids of Hugging Face's `BertTokenizer` (transformers 5,
 /// backed by `tokenizers`): added and special tokens are cut out of the raw text first, the rest

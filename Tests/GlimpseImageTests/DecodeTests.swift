@@ -1,5 +1,5 @@
 import Foundation
-import GlimpseCore
+import GlimpseBase
 @testable import GlimpseImage
 import XCTest
 

@@ -1,5 +1,5 @@
 import Foundation
-import GlimpseCore
+import GlimpseBase
 import XCTest
 @testable import GlimpseText
 

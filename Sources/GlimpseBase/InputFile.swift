@@ -1,0 +1,95 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Reading a file a user or a server handed us, with the checks every such read needs:
+/// it exists, it is a regular file (not a folder, FIFO or device, which would block or
+/// never end), and its size is within a stated limit *before* any of it is read. Errors
+/// name the file, what it was meant to be, and the cause.
+public enum InputFile {
+    /// The kind of thing at `path`, following symbolic links (as opening it would).
+    public enum Kind: Equatable, Sendable {
+        case missing, regular, directory
+        case other(String)
+    }
+
+    public static func kind(of path: String) -> Kind {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return .missing }
+        switch info.st_mode & S_IFMT {
+        case S_IFREG: return .regular
+        case S_IFDIR: return .directory
+        case S_IFIFO: return .other("a FIFO (named pipe)")
+        case S_IFCHR: return .other("a character device")
+        case S_IFBLK: return .other("a block device")
+        case S_IFSOCK: return .other("a socket")
+        default: return .other("not a regular file")
+        }
+    }
+
+    /// Checks that `path` is a regular file of at most `limit` bytes and returns its size.
+    /// `what` names the file's role in errors ("image", "labels file", "config.json").
+    @discardableResult
+    public static func check(_ path: String, what: String, limit: Int) throws -> Int {
+        switch kind(of: path) {
+        case .missing: throw GlimpseError.fileNotFound(path: path, what: what)
+        case .directory: throw GlimpseError.invalidFile(path: path, reason: "is a directory, not a \(what)")
+        case .other(let description): throw GlimpseError.invalidFile(path: path, reason: "is \(description), not a \(what)")
+        case .regular: break
+        }
+        var info = stat()
+        guard stat(path, &info) == 0 else { throw GlimpseError.fileNotFound(path: path, what: what) }
+        let size = Int(info.st_size)
+        guard size <= limit else {
+            throw GlimpseError.invalidFile(path: path, reason: "is \(size) bytes, more than the \(limit) bytes a \(what) may have")
+        }
+        return size
+    }
+
+    /// The bytes of a regular file of at most `limit` bytes.
+    public static func read(_ path: String, what: String, limit: Int) throws -> Data {
+        try check(path, what: what, limit: limit)
+        guard let handle = FileHandle(forReadingAtPath: path) else {
+            throw GlimpseError.invalidFile(path: path, reason: "cannot be opened for reading (\(String(cString: strerror(errno))))")
+        }
+        defer { try? handle.close() }
+        do {
+            // One byte past the limit tells a file that grew since the size check.
+            let data = try handle.read(upToCount: limit + 1) ?? Data()
+            guard data.count <= limit else {
+                throw GlimpseError.invalidFile(path: path, reason: "grew past the \(limit) bytes a \(what) may have while being read")
+            }
+            return data
+        } catch let error as GlimpseError {
+            throw error
+        } catch {
+            throw GlimpseError.invalidFile(path: path, reason: "cannot be read (\(String(cString: strerror(errno))))")
+        }
+    }
+
+    /// A UTF-8 text file of at most `limit` bytes (a leading byte-order mark is dropped).
+    /// UTF-16 files and other encodings are an error saying so, as is a NUL character.
+    public static func text(_ path: String, what: String, limit: Int) throws -> String {
+        let data = try read(path, what: what, limit: limit)
+        return try decodeText(data, path: path, what: what)
+    }
+
+    /// `data` as UTF-8 text, or an error naming `path` and what is wrong with it.
+    public static func decodeText(_ data: Data, path: String, what: String) throws -> String {
+        var bytes = [UInt8](data)
+        if bytes.starts(with: [0xFF, 0xFE]) || bytes.starts(with: [0xFE, 0xFF]) {
+            throw GlimpseError.invalidFile(path: path, reason: "is UTF-16 text; a \(what) must be UTF-8")
+        }
+        if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { bytes.removeFirst(3) }
+        guard let text = String(validating: bytes, as: UTF8.self) else {
+            throw GlimpseError.invalidFile(path: path, reason: "is not UTF-8 text; a \(what) must be UTF-8")
+        }
+        if let nul = bytes.firstIndex(of: 0) {
+            throw GlimpseError.invalidFile(path: path, reason: "contains a NUL byte at offset \(nul); a \(what) must be text")
+        }
+        return text
+    }
+}

@@ -1,0 +1,37 @@
+/// The bounds Glimpse puts on everything a file, a server or a caller controls, so that no
+/// input can make it allocate without limit, recurse without limit or run forever. Each is
+/// far above what any real checkpoint, image or request needs; the README lists them.
+public enum Limits {
+    // Files, checked by size before they are read.
+    /// A JSON configuration (`config.json`, `preprocessor_config.json`, a safetensors index, …).
+    public static let configFileBytes = 16 << 20
+    /// A tokenizer file (`vocab.json`, `merges.txt`, `tokenizer.json`, `vocab.txt`), also the
+    /// decompressed size of a gzipped merges file.
+    public static let tokenizerFileBytes = 256 << 20
+    /// A labels or text-list file.
+    public static let textFileBytes = 64 << 20
+    /// An image file (checked before it is read; the decoded size has its own bound).
+    public static let imageFileBytes = 256 << 20
+    /// Decoded pixels of one image: PIL refuses twice `Image.MAX_IMAGE_PIXELS` as a
+    /// decompression bomb, and so does Glimpse.
+    public static let imagePixels = 2 * 89_478_485
+    /// A safetensors JSON header (the Rust `safetensors` crate's own limit).
+    public static let safetensorsHeaderBytes = 100_000_000
+    /// Nesting of containers in a PyTorch pickle (real state dicts nest a handful deep).
+    public static let pickleDepth = 256
+
+    // Model configurations.
+    /// Any width, length or count in a model config (hidden size, layers, vocabulary, image
+    /// size): the largest real models are two orders of magnitude below.
+    public static let configDimension = 1 << 20
+
+    // Requests.
+    /// Inputs in one forward pass (`--batch-size`, `bench --batch`).
+    public static let batchSize = 4096
+    /// Beams in beam search.
+    public static let beams = 64
+    /// Tokens a generation may add.
+    public static let newTokens = 4096
+    /// Text or image queries in one detection.
+    public static let queries = 4096
+}
