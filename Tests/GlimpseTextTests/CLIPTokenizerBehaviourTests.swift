@@ -64,24 +64,6 @@ final class CLIPTokenizerBehaviourTests: XCTestCase {
         }
         XCTAssertEqual(results.values, serial)
     }
-
-    func testThroughput() throws {
-        let tokenizer = try CLIPTokenizer(bpeVocabGzip: TokenizerFixtures.bpeGzip)  // fresh cache
-        let labels = try JSONDecoder().decode([String].self, from: Data(contentsOf: TokenizerFixtures.labelsURL))
-        XCTAssertEqual(labels.count, 1000)
-        let prompts = labels.map { "a photo of a \($0)." }
-        let clock = ContinuousClock()
-        let cold = clock.measure { for prompt in prompts { _ = try? tokenizer.tokenize(prompt, truncate: true) } }
-        let rounds = 5
-        let warm = clock.measure {
-            for _ in 0..<rounds { for prompt in prompts { _ = try? tokenizer.tokenize(prompt, truncate: true) } }
-        }
-        func rate(_ count: Int, _ duration: Duration) -> Int {
-            let seconds = Double(duration.components.seconds) + Double(duration.components.attoseconds) * 1e-18
-            return Int(Double(count) / max(seconds, 1e-9))
-        }
-        print("CLIPTokenizer throughput: \(rate(prompts.count, cold)) prompts/s cold cache, \(rate(prompts.count * rounds, warm)) prompts/s warm (1,000 ImageNet prompts)")
-    }
 }
 
 /// Result slots written from `concurrentPerform`, one index per thread.

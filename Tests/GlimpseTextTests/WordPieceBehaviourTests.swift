@@ -119,16 +119,4 @@ final class WordPieceBehaviourTests: XCTestCase {
             XCTAssertTrue(path.hasSuffix("tokenizer_config.json"), path)
         }
     }
-
-    func testThroughput() throws {
-        let tokenizer = try WordPieceFixtures.blipTokenizer()
-        let texts = try WordPieceFixtures.corpus().map(\.text)
-        let scalars = texts.reduce(0) { $0 + $1.unicodeScalars.count }
-        let start = Date()
-        var pieces = 0
-        for _ in 0..<3 { for text in texts { pieces += try tokenizer.encode(text).count } }
-        let seconds = Date().timeIntervalSince(start)
-        print(String(format: "WordPiece throughput: %.0f texts/s, %.2f M characters/s (%d pieces; build configuration affects this)",
-                     Double(3 * texts.count) / seconds, Double(3 * scalars) / seconds / 1e6, pieces))
-    }
 }

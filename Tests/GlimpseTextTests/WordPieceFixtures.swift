@@ -9,9 +9,12 @@ enum WordPieceFixtures {
     static let vocabURL = folder.appendingPathComponent("bert-base-uncased-vocab.txt")
     static let corpusURL = folder.appendingPathComponent("wordpiece_corpus.json")
     static let unicodeURL = folder.appendingPathComponent("wordpiece_unicode.json")
-    /// The real all-MiniLM-L6-v2 checkpoint, when this machine has it.
-    static let miniLMFolder = URL(fileURLWithPath: ProcessInfo.processInfo.environment["GLIMPSE_MINILM"]
-        ?? "/work/shared/assets/models/all-MiniLM-L6-v2")
+    /// The real all-MiniLM-L6-v2 checkpoint, when this machine has it: `GLIMPSE_MINILM`, else
+    /// shared/assets beside the repository.
+    static let miniLMFolder = ProcessInfo.processInfo.environment["GLIMPSE_MINILM"].map { URL(fileURLWithPath: $0) }
+        ?? URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("shared/assets/models/all-MiniLM-L6-v2")
 
     private static let blip = Result { try WordPieceTokenizer(vocabulary: vocabURL, addedTokens: ["[DEC]", "[ENC]"]) }
     /// Configured as BLIP's tokenizer: bert-base-uncased + [DEC] (30522) + [ENC] (30523).

@@ -10,7 +10,7 @@ X-Linked-Etag / X-Linked-Size. Then:
      (hf_hub_download(local_files_only), try_to_load_from_cache incl. .no_exist markers,
      scan_cache_dir), and transformers' CLIPModel.from_pretrained loads it offline.
 
-Usage (after `swift build`): /work/venv/bin/python Tools/hub/python_interop.py [.build/debug/glimpse]
+Usage (after `swift build`): python Tools/hub/python_interop.py [.build/debug/glimpse]
 Needs huggingface_hub (and transformers + torch for the last step); not part of CI.
 """
 import hashlib
