@@ -95,6 +95,20 @@ final class HostileHubTests: XCTestCase {
         XCTAssertFalse(cacheEntries().contains { $0.contains("refs/") }, "no ref to a commit whose files did not all arrive")
     }
 
+    /// A folder inside the repository that is a link out of it is not written through.
+    func testNoWriteThroughALinkOutOfTheRepository() throws {
+        try serve { _, _, _ in }
+        let elsewhere = outer.appendingPathComponent("elsewhere")
+        try fm.createDirectory(at: elsewhere, withIntermediateDirectories: true)
+        let repo = cache.appendingPathComponent("models--glimpse-test--hostile")
+        try fm.createDirectory(at: repo, withIntermediateDirectories: true)
+        try fm.createSymbolicLink(at: repo.appendingPathComponent("snapshots"), withDestinationURL: elsewhere)
+        let failure = failure()
+        guard case .cacheNotWritable? = failure?.reason else { return XCTFail("\(String(describing: failure))") }
+        XCTAssertTrue(failure?.description.contains("link out of") == true, "\(String(describing: failure))")
+        XCTAssertEqual(try fm.contentsOfDirectory(atPath: elsewhere.path), [])
+    }
+
     func testETagThatIsNoHashIsRefused() throws {
         try serve { file, _, reply in if file == "config.json" { reply.set("ETag", "\"not-a-sha\"") } }
         assertRefused(failure(), mentions: ["ETag", "not-a-sha", "sha1 or sha256"])
