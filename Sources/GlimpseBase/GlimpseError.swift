@@ -17,8 +17,9 @@ public enum GlimpseError: Error, Equatable, CustomStringConvertible, Sendable {
     case invalidArgument(String)
     /// A valid input the library does not handle (yet).
     case unsupported(String)
-    /// A Hugging Face Hub model that could not be found, reached or downloaded.
-    case hub(String)
+    /// A Hugging Face Hub model that could not be found, reached or downloaded; the failure
+    /// keeps its case (gated, not found, offline, network, corrupt, …).
+    case hub(HubFailure)
 
     public var description: String {
         switch self {
@@ -33,7 +34,7 @@ public enum GlimpseError: Error, Equatable, CustomStringConvertible, Sendable {
             return "text is \(tokens) tokens, longer than the context of \(limit): \"\(shown)\" (truncate to fit, or shorten it)"
         case let .invalidArgument(message): return message
         case let .unsupported(message): return "unsupported: \(message)"
-        case let .hub(message): return message
+        case let .hub(failure): return failure.description
         }
     }
 }

@@ -17,6 +17,10 @@ public enum Limits {
     public static let imagePixels = 2 * 89_478_485
     /// A safetensors JSON header (the Rust `safetensors` crate's own limit).
     public static let safetensorsHeaderBytes = 100_000_000
+    /// A file downloaded from the Hub that is neither a JSON config nor a tokenizer file
+    /// (weights, mostly): the largest single-file checkpoints published are well below it.
+    /// A declared size above it is refused before downloading; an undeclared one stops here.
+    public static let hubFileBytes: Int64 = 64 << 30
     /// Nesting of containers in a PyTorch pickle (real state dicts nest a handful deep).
     public static let pickleDepth = 256
 

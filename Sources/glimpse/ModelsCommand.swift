@@ -12,7 +12,7 @@ struct ModelsCommand: ParsableCommand {
         """
     )
 
-    @Option(help: "Cache folder (default: HF_HUB_CACHE, else $HF_HOME/hub, else ~/.cache/huggingface/hub).")
+    @Option(help: "Cache folder (default: HF_HUB_CACHE, else $HF_HOME/hub, else ~/.cache/huggingface/hub); it must exist.")
     var cache: String?
 
     @Option(help: "Output format: jsonl or table.")
@@ -20,7 +20,14 @@ struct ModelsCommand: ParsableCommand {
 
     func run() throws {
         let root = cache.map { URL(fileURLWithPath: $0) } ?? HubEnvironment().cache
-        let models = try CachedModel.all(in: root)
+        let models: [CachedModel]
+        do { models = try CachedModel.all(in: root) } catch GlimpseError.fileNotFound where cache == nil {
+            // The default cache is only made by the first download: nothing there yet.
+            FileHandle.standardError.write(Data("no models: the Hugging Face cache folder \(root.path) does not exist yet\n".utf8))
+            return
+        } catch GlimpseError.fileNotFound(let path, _) {
+            throw GlimpseError.fileNotFound(path: path, what: "cache folder (--cache)")
+        }
         var output = Output(format: format, columns: ["model", "revisions", "size", "architecture"])
         for model in models {
             let architecture: JSON = model.architecture.map { .string($0) } ?? .null
@@ -42,8 +49,8 @@ struct ModelsCommand: ParsableCommand {
             }
         }
         output.finish()
-        if models.isEmpty, format == .table {
-            FileHandle.standardError.write(Data("no models in \(root.path)\n".utf8))
+        if models.isEmpty {
+            FileHandle.standardError.write(Data("no models in the cache folder \(root.path)\n".utf8))
         }
     }
 }

@@ -107,6 +107,22 @@ final class HubCLITests: XCTestCase {
         XCTAssertEqual(empty.stdout, "")
     }
 
+    /// A mistyped --cache is an error, not an empty list; an empty cache says so and succeeds.
+    func testModelsCacheFolderMustExist() throws {
+        let missing = home.appendingPathComponent("no-such-cache").path
+        let result = try glimpse(["models", "--cache", missing], environment: [:])
+        XCTAssertEqual(result.status, 1, result.stderr)
+        XCTAssertTrue(result.stderr.contains("cache folder") && result.stderr.contains("not found") && result.stderr.contains(missing), result.stderr)
+        XCTAssertEqual(result.stdout, "")
+
+        let empty = home.appendingPathComponent("empty-cache")
+        try fm.createDirectory(at: empty, withIntermediateDirectories: true)
+        let none = try glimpse(["models", "--cache", empty.path], environment: [:])
+        XCTAssertEqual(none.status, 0, none.stderr)
+        XCTAssertEqual(none.stdout, "")
+        XCTAssertTrue(none.stderr.contains("no models in the cache folder \(empty.path)"), none.stderr)
+    }
+
     func testInspect() throws {
         for model in ["glimpse-test/clip-tiny", Self.fixtures.appendingPathComponent("clip-tiny").path] {
             let result = try glimpse(["inspect", "--model", model], environment: ["HF_HUB_OFFLINE": "1"])

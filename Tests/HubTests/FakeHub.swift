@@ -20,6 +20,8 @@ final class FakeHub: @unchecked Sendable {
         var token: String? = nil
         /// Files served through the LFS/CDN path.
         var lfs: (String) -> Bool = { $0.hasSuffix(".safetensors") || $0.hasSuffix(".bin") || $0.hasSuffix(".gz") }
+        /// A hostile server: rewrites the reply to a `resolve` request for a file (any status).
+        var tamper: ((_ file: String, _ request: Request, _ reply: inout Reply) -> Void)? = nil
     }
 
     struct Request { let method: String; let path: String; let headers: [String: String] }
@@ -71,6 +73,18 @@ final class FakeHub: @unchecked Sendable {
         var body = Data()
         /// Send only this many body bytes, then close (the Content-Length still announces all).
         var cutAfter: Int? = nil
+        /// False: no Content-Length is added (a GET body then goes chunked).
+        var declareLength = true
+        /// Instead of `body`: `count` bytes in writes of `chunk` bytes, `every` apart, each
+        /// after the previous one was flushed (so a client that stops reading stops it).
+        var stream: (count: Int, chunk: Int, every: TimeAmount)? = nil
+
+        func header(_ name: String) -> String? { headers.first { $0.0.lowercased() == name.lowercased() }?.1 }
+        /// Replaces (or with nil removes) a header.
+        mutating func set(_ name: String, _ value: String?) {
+            headers.removeAll { $0.0.lowercased() == name.lowercased() }
+            if let value { headers.append((name, value)) }
+        }
     }
 
     func reply(method: String, uri: String, headers: HTTPHeaders) -> Reply {
@@ -83,11 +97,16 @@ final class FakeHub: @unchecked Sendable {
         guard count <= maxRequests else { return Reply(status: .serviceUnavailable) }
         let path = uri.split(separator: "?").first.map(String.init) ?? uri
         if path.hasPrefix("/cdn/") { return cdn(String(path.dropFirst(5)), method: method, range: recorded["range"]) }
-        return resolve(path, method: method, authorization: recorded["authorization"])
+        let request = Request(method: method, path: uri, headers: recorded)
+        let parts = path.split(separator: "/", maxSplits: 4).map { String($0).removingPercentEncoding ?? String($0) }
+        var reply = resolve(parts, method: method, authorization: recorded["authorization"])
+        if parts.count == 5, let tamper = lock.withLock({ _repos[parts[0] + "/" + parts[1]]?.tamper }) {
+            tamper(parts[4], request, &reply)
+        }
+        return reply
     }
 
-    private func resolve(_ path: String, method: String, authorization: String?) -> Reply {
-        let parts = path.split(separator: "/", maxSplits: 4).map { String($0).removingPercentEncoding ?? String($0) }
+    private func resolve(_ parts: [String], method: String, authorization: String?) -> Reply {
         guard parts.count == 5, parts[2] == "resolve" else { return Reply(status: .notFound) }
         let name = parts[0] + "/" + parts[1], revision = parts[3], file = parts[4]
         guard let repo = lock.withLock({ _repos[name] }) else {
@@ -156,8 +175,16 @@ private final class FakeHubHandler: ChannelInboundHandler, @unchecked Sendable {
             guard let head else { return }
             let reply = hub.reply(method: head.method.rawValue, uri: head.uri, headers: head.headers)
             var headers = HTTPHeaders(reply.headers)
-            if !headers.contains(name: "Content-Length") { headers.add(name: "Content-Length", value: "\(reply.body.count)") }
+            if reply.declareLength, reply.stream == nil, !headers.contains(name: "Content-Length") {
+                headers.add(name: "Content-Length", value: "\(reply.body.count)")
+            }
             context.write(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: reply.status, headers: headers))), promise: nil)
+            if let stream = reply.stream, head.method == .GET {
+                context.flush()
+                Self.send(stream, sent: 0, channel: context.channel)
+                self.head = nil
+                return
+            }
             let body = reply.cutAfter.map { reply.body.prefix($0) } ?? reply.body
             if !body.isEmpty {
                 context.write(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(bytes: body)))), promise: nil)
@@ -169,6 +196,23 @@ private final class FakeHubHandler: ChannelInboundHandler, @unchecked Sendable {
                 context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
             }
             self.head = nil
+        }
+    }
+
+    /// Writes a streamed body chunk by chunk; stops when the client goes away.
+    private static func send(_ stream: (count: Int, chunk: Int, every: TimeAmount), sent: Int, channel: Channel) {
+        guard sent < stream.count else {
+            channel.writeAndFlush(HTTPServerResponsePart.end(nil), promise: nil)
+            return
+        }
+        let size = min(stream.chunk, stream.count - sent)
+        let buffer = channel.allocator.buffer(repeating: UInt8(ascii: "x"), count: size)
+        let (count, chunk, every) = stream
+        channel.writeAndFlush(HTTPServerResponsePart.body(.byteBuffer(buffer))).whenComplete { result in
+            guard case .success = result, channel.isActive else { return }
+            channel.eventLoop.scheduleTask(in: every) {
+                send((count, chunk, every), sent: sent + size, channel: channel)
+            }
         }
     }
 }

@@ -71,8 +71,8 @@ final class HubDownloadTests: XCTestCase {
         var repo = try HubFixtures.clipTinyRepo()
         repo.token = "hf_secret"
         hub.add("glimpse-test/gated", repo)
-        assertHubError(["gated or private", "HF_TOKEN", "401"]) { try resolve("glimpse-test/gated") }
-        assertHubError(["gated or private", "403", "no access"]) { try resolve("glimpse-test/gated", token: "hf_wrong") }
+        assertHubError(["is gated", "HF_TOKEN", "401"]) { try resolve("glimpse-test/gated") }
+        assertHubError(["is gated", "403", "no access"]) { try resolve("glimpse-test/gated", token: "hf_wrong") }
         hub.clearRequests()
         _ = try resolve("glimpse-test/gated", token: "hf_secret")
         let resolveRequests = hub.requests.filter { $0.path.contains("/resolve/") }

@@ -19,11 +19,16 @@ public struct CachedModel: Sendable {
     public let architecture: String?
     public let modelType: String?
 
-    /// The model repositories (`models--*`) under a hub cache folder, sorted by id; an absent
-    /// folder is an empty cache.
+    /// The model repositories (`models--*`) under a hub cache folder, sorted by id. A folder
+    /// that does not exist is an error (`fileNotFound`), so a mistyped path is not taken for an
+    /// empty cache; callers for whom an absent default cache means "nothing yet" check first.
     public static func all(in root: URL) throws -> [CachedModel] {
         let fm = FileManager.default
-        guard fm.fileExists(atPath: root.path) else { return [] }
+        switch InputFile.kind(of: root.path) {
+        case .missing: throw GlimpseError.fileNotFound(path: root.path, what: "Hugging Face cache folder")
+        case .directory: break
+        default: throw GlimpseError.invalidFile(path: root.path, reason: "is not a folder, so not a Hugging Face cache")
+        }
         let names: [String]
         do { names = try fm.contentsOfDirectory(atPath: root.path) } catch {
             throw GlimpseError.invalidFile(path: root.path, reason: "cannot list the Hugging Face cache: \(error.localizedDescription)")

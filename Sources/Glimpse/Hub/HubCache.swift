@@ -10,13 +10,19 @@ import Foundation
 ///
 /// plus `.locks/models--ORG--NAME/<etag>.lock` beside it, so that Python and Glimpse share
 /// one cache and never download the same file twice.
+///
+/// Commits and blob names come from a server: they are validated where they are read
+/// (`HubReplyCheck`), and every path written is checked once more to stay inside
+/// `models--ORG--NAME` (or its lock folder), symlinks resolved, before anything is created.
 public struct HubCache: Sendable {
     public let root: URL
     public let repoFolder: URL
     let lockFolder: URL
+    let model: String
 
     public init(root: URL, model: HubModelID) {
         self.root = root
+        self.model = model.description
         repoFolder = root.appendingPathComponent(model.cacheFolderName, isDirectory: true)
         lockFolder = root.appendingPathComponent(".locks", isDirectory: true).appendingPathComponent(model.cacheFolderName)
     }
@@ -42,7 +48,7 @@ public struct HubCache: Sendable {
 
     /// Best effort, like Python: a read-only cache must not stop a model from loading.
     func markAbsent(_ commit: String, _ file: String) {
-        let marker = noExistMarker(commit, file)
+        guard HubModelID.isCommitHash(commit), let marker = try? checked(noExistMarker(commit, file)) else { return }
         try? FileManager.default.createDirectory(at: marker.deletingLastPathComponent(), withIntermediateDirectories: true)
         if !FileManager.default.fileExists(atPath: marker.path) {
             _ = FileManager.default.createFile(atPath: marker.path, contents: Data())
@@ -54,21 +60,24 @@ public struct HubCache: Sendable {
     public func commit(for revision: String) -> String? {
         if HubModelID.isCommitHash(revision) { return revision }
         let ref = repoFolder.appendingPathComponent("refs").appendingPathComponent(revision)
-        guard let text = try? String(contentsOf: ref, encoding: .utf8) else { return nil }
+        guard let text = try? InputFile.text(ref.path, what: "cache ref", limit: 4096) else { return nil }
         let commit = text.trimmingCharacters(in: .whitespacesAndNewlines)
-        return commit.isEmpty ? nil : commit
+        return HubModelID.isCommitHash(commit) ? commit : nil
     }
 
     /// Records which commit a branch or tag points to (atomically; Python writes the bare hash).
     func writeRef(_ revision: String, commit: String) throws {
+        guard HubModelID.isCommitHash(commit) else { throw failure(repoFolder.path, "'\(commit)' is not a commit hash") }
         guard revision != commit, self.commit(for: revision) != commit else { return }
-        let ref = repoFolder.appendingPathComponent("refs").appendingPathComponent(revision)
-        try FileManager.default.createDirectory(at: ref.deletingLastPathComponent(), withIntermediateDirectories: true)
+        let ref = try checked(repoFolder.appendingPathComponent("refs").appendingPathComponent(revision))
         let temporary = ref.deletingLastPathComponent().appendingPathComponent(".\(ref.lastPathComponent).\(UUID().uuidString).tmp")
-        try Data(commit.utf8).write(to: temporary)
+        do {
+            try FileManager.default.createDirectory(at: ref.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try Data(commit.utf8).write(to: temporary)
+        } catch { throw failure(ref.path, error.localizedDescription) }
         guard rename(temporary.path, ref.path) == 0 else {
             try? FileManager.default.removeItem(at: temporary)
-            throw GlimpseError.hub("cannot write \(ref.path): \(String(cString: strerror(errno)))")
+            throw failure(ref.path, String(cString: strerror(errno)))
         }
     }
 
@@ -76,16 +85,18 @@ public struct HubCache: Sendable {
     /// so the cache stays valid when moved. Made under a temporary name and renamed into
     /// place, so a reader never sees a half-made entry.
     func link(blob etag: String, as file: String, commit: String) throws {
-        let pointer = self.pointer(commit, file)
+        let pointer = try checked(self.pointer(commit, file))
         let manager = FileManager.default
-        try manager.createDirectory(at: pointer.deletingLastPathComponent(), withIntermediateDirectories: true)
+        do { try manager.createDirectory(at: pointer.deletingLastPathComponent(), withIntermediateDirectories: true) } catch {
+            throw failure(pointer.deletingLastPathComponent().path, error.localizedDescription)
+        }
         let depth = file.split(separator: "/").count - 1
         let target = String(repeating: "../", count: depth + 2) + "blobs/" + etag
         let temporary = pointer.deletingLastPathComponent().appendingPathComponent(".\(pointer.lastPathComponent).\(UUID().uuidString).tmp")
         guard symlink(target, temporary.path) == 0, rename(temporary.path, pointer.path) == 0 else {
             let reason = String(cString: strerror(errno))
             try? manager.removeItem(at: temporary)
-            throw GlimpseError.hub("cannot create \(pointer.path): \(reason)")
+            throw failure(pointer.path, reason)
         }
     }
 
@@ -102,15 +113,40 @@ public struct HubCache: Sendable {
     /// Runs `body` holding an exclusive advisory lock (flock) on `.locks/…/<etag>.lock`, the
     /// file huggingface_hub locks, so concurrent downloads of one blob wait for each other.
     func withLock<T>(etag: String, _ body: () throws -> T) throws -> T {
-        try FileManager.default.createDirectory(at: lockFolder, withIntermediateDirectories: true)
-        let path = lockFolder.appendingPathComponent("\(etag).lock").path
+        do { try FileManager.default.createDirectory(at: lockFolder, withIntermediateDirectories: true) } catch {
+            throw failure(lockFolder.path, error.localizedDescription)
+        }
+        let path = try checked(lockFolder.appendingPathComponent("\(etag).lock"), within: lockFolder).path
         let fd = open(path, O_CREAT | O_RDWR, 0o644)
-        guard fd >= 0 else { throw GlimpseError.hub("cannot open lock file \(path): \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else { throw failure(path, "cannot open the lock file: \(String(cString: strerror(errno)))") }
         defer { close(fd) }
         while flock(fd, LOCK_EX) != 0 {
-            guard errno == EINTR else { throw GlimpseError.hub("cannot lock \(path): \(String(cString: strerror(errno)))") }
+            guard errno == EINTR else { throw failure(path, "cannot lock: \(String(cString: strerror(errno)))") }
         }
         defer { flock(fd, LOCK_UN) }
         return try body()
+    }
+
+    /// `url` when it lies inside `folder` (the repository folder by default): `.` and `..`
+    /// resolved, and the symlinks of the part that exists already, compared with the folder
+    /// resolved the same way. Anything else is refused before it is created.
+    func checked(_ url: URL, within folder: URL? = nil) throws -> URL {
+        let base = (folder ?? repoFolder).standardizedFileURL
+        let target = url.standardizedFileURL
+        guard target.path.hasPrefix(base.path + "/") else {
+            throw failure(url.path, "the path leaves \(base.path)")
+        }
+        var existing = target.deletingLastPathComponent()
+        while existing.path.count > 1, !FileManager.default.fileExists(atPath: existing.path) { existing = existing.deletingLastPathComponent() }
+        let resolvedBase = base.resolvingSymlinksInPath().path
+        let resolved = existing.resolvingSymlinksInPath().path
+        guard resolved == resolvedBase || resolved.hasPrefix(resolvedBase + "/") || base.path.hasPrefix(existing.path + "/") else {
+            throw failure(url.path, "the path leads through a link out of \(base.path)")
+        }
+        return target
+    }
+
+    func failure(_ path: String, _ detail: String) -> GlimpseError {
+        .hub(HubFailure(model: model, reason: .cacheNotWritable(path: path, detail: detail)))
     }
 }

@@ -12,9 +12,18 @@ public struct HubEnvironment: Sendable {
     public var token: String?
     /// No network at all: only what the cache holds.
     public var offline: Bool
-    /// Seconds to wait for a metadata (HEAD) answer, and between bytes of a download.
+    /// Seconds a metadata (HEAD) exchange may take in all (`HF_HUB_ETAG_TIMEOUT`).
     public var metadataTimeout: Double
+    /// Seconds a download may go without receiving a byte before it is resumed (`HF_HUB_DOWNLOAD_TIMEOUT`).
     public var downloadTimeout: Double
+    /// Bytes per second a download must average, counted from its start once `downloadGrace`
+    /// seconds have passed (`GLIMPSE_HUB_MIN_RATE`; 0 turns the rule off). This bounds a
+    /// file's download to about max(grace, size / rate) seconds however the server trickles.
+    public var minimumDownloadRate: Double
+    /// Seconds before the minimum rate applies (connection set-up, a slow start).
+    public var downloadGrace: Double
+    /// Seconds one file's download may take in all, resumes included (`GLIMPSE_HUB_DOWNLOAD_DEADLINE`); nil: no deadline but the rate.
+    public var downloadDeadline: Double?
     /// Attempts to resume a download that broke off before giving up (reset whenever bytes arrive).
     public var downloadRetries: Int
     /// Pause before resuming a broken download.
@@ -24,7 +33,8 @@ public struct HubEnvironment: Sendable {
 
     public init(cache: URL, endpoint: String = HubEnvironment.defaultEndpoint, token: String? = nil,
                 offline: Bool = false, metadataTimeout: Double = 10, downloadTimeout: Double = 10,
-                downloadRetries: Int = 5, retryDelay: Double = 1) {
+                downloadRetries: Int = 5, retryDelay: Double = 1, minimumDownloadRate: Double = 8192,
+                downloadGrace: Double = 30, downloadDeadline: Double? = nil) {
         self.cache = cache
         self.endpoint = endpoint.hasSuffix("/") ? String(endpoint.dropLast()) : endpoint
         self.token = token
@@ -33,6 +43,9 @@ public struct HubEnvironment: Sendable {
         self.downloadTimeout = downloadTimeout
         self.downloadRetries = downloadRetries
         self.retryDelay = retryDelay
+        self.minimumDownloadRate = minimumDownloadRate
+        self.downloadGrace = downloadGrace
+        self.downloadDeadline = downloadDeadline
     }
 
     /// The settings `huggingface_hub` would use with these variables:
@@ -40,7 +53,9 @@ public struct HubEnvironment: Sendable {
     /// `$XDG_CACHE_HOME/huggingface/hub`, else `~/.cache/huggingface/hub`; endpoint `HF_ENDPOINT`;
     /// token `HF_TOKEN`, else `HUGGING_FACE_HUB_TOKEN`, else the file `HF_TOKEN_PATH` or
     /// `$HF_HOME/token` that `hf auth login` writes; offline `HF_HUB_OFFLINE` (or
-    /// `TRANSFORMERS_OFFLINE`) set to 1/ON/YES/TRUE; timeouts `HF_HUB_ETAG_TIMEOUT`, `HF_HUB_DOWNLOAD_TIMEOUT`.
+    /// `TRANSFORMERS_OFFLINE`) set to 1/ON/YES/TRUE; timeouts `HF_HUB_ETAG_TIMEOUT`, `HF_HUB_DOWNLOAD_TIMEOUT`;
+    /// Glimpse's own `GLIMPSE_HUB_MIN_RATE` (bytes/s) and `GLIMPSE_HUB_DOWNLOAD_DEADLINE` (seconds).
+    /// A value that is not a number is reported when the Hub is first used (see `validate`).
     public init(environment: [String: String] = ProcessInfo.processInfo.environment) {
         func value(_ key: String) -> String? {
             guard let v = environment[key], !v.isEmpty else { return nil }
@@ -64,10 +79,52 @@ public struct HubEnvironment: Sendable {
         token = token?.trimmingCharacters(in: .whitespacesAndNewlines)
         if token?.isEmpty == true { token = nil }
 
+        var invalid: [String] = []
+        func number(_ key: String, default fallback: Double?) -> Double? {
+            guard let text = value(key) else { return fallback }
+            guard let number = Double(text.trimmingCharacters(in: .whitespaces)), number.isFinite, number >= 0 else {
+                invalid.append("\(key)='\(text.prefix(40))' is not a number of \(key.hasSuffix("RATE") ? "bytes per second" : "seconds")")
+                return fallback
+            }
+            return number
+        }
+
         let truthy: Set<String> = ["1", "ON", "YES", "TRUE"]
         let offline = (value("HF_HUB_OFFLINE") ?? value("TRANSFORMERS_OFFLINE")).map { truthy.contains($0.uppercased()) } ?? false
         self.init(cache: cache, endpoint: value("HF_ENDPOINT") ?? Self.defaultEndpoint, token: token, offline: offline,
-                  metadataTimeout: value("HF_HUB_ETAG_TIMEOUT").flatMap(Double.init) ?? 10,
-                  downloadTimeout: value("HF_HUB_DOWNLOAD_TIMEOUT").flatMap(Double.init) ?? 10)
+                  metadataTimeout: number("HF_HUB_ETAG_TIMEOUT", default: 10) ?? 10,
+                  downloadTimeout: number("HF_HUB_DOWNLOAD_TIMEOUT", default: 10) ?? 10,
+                  minimumDownloadRate: number("GLIMPSE_HUB_MIN_RATE", default: 8192) ?? 8192,
+                  downloadDeadline: number("GLIMPSE_HUB_DOWNLOAD_DEADLINE", default: nil))
+        invalidSettings = invalid
+    }
+
+    /// Environment variables that held something other than a number.
+    var invalidSettings: [String] = []
+
+    /// Throws for settings no download can work with, naming the variable.
+    func validate() throws {
+        if let first = invalidSettings.first { throw GlimpseError.invalidArgument(first) }
+        for (name, value) in [("HF_HUB_ETAG_TIMEOUT", metadataTimeout), ("HF_HUB_DOWNLOAD_TIMEOUT", downloadTimeout),
+                              ("GLIMPSE_HUB_DOWNLOAD_DEADLINE", downloadDeadline ?? 1)] where !(value.isFinite && value > 0) {
+            throw GlimpseError.invalidArgument("\(name) must be a positive number of seconds, not \(value)")
+        }
+        guard minimumDownloadRate.isFinite, minimumDownloadRate >= 0, downloadGrace.isFinite, downloadGrace >= 0,
+              retryDelay.isFinite, retryDelay >= 0, downloadRetries >= 0 else {
+            throw GlimpseError.invalidArgument("GLIMPSE_HUB_MIN_RATE, the grace period, retries and retry delay must be finite and not negative")
+        }
+    }
+
+    /// A server-given text (or any text that might hold one) made fit for an error message:
+    /// the token masked wherever it appears, control characters escaped, at most 200 characters.
+    func shown(_ text: String) -> String {
+        var text = text
+        if let token, !token.isEmpty { text = text.replacingOccurrences(of: token, with: "***") }
+        var out = ""
+        for scalar in text.unicodeScalars {
+            if out.unicodeScalars.count >= 200 { out += "…"; break }
+            if scalar.value < 0x20 || scalar.value == 0x7F { out += String(format: "\\x%02x", scalar.value) } else { out.unicodeScalars.append(scalar) }
+        }
+        return out
     }
 }

@@ -25,52 +25,53 @@ struct HubFileMetadata: Sendable {
 
     /// HEAD on the resolve URL. Redirects within the same server (a renamed repository, a
     /// relative Location) are followed; a redirect to another host (the CDN) is not — its own
-    /// headers carry the metadata. Headers from the first answer that has them win.
-    static func fetch(_ url: URL, http: HubHTTP) throws -> HubFileMetadata {
+    /// headers carry the metadata. Headers from the first answer that has them win. Every
+    /// value that will name a path or bound a download is checked (`HubReplyCheck`).
+    static func fetch(_ url: URL, file: String, http: HubHTTP) throws -> HubFileMetadata {
+        let environment = http.environment
         var current = url
         var seen: [String: String] = [:]
         for _ in 0..<10 {
             let reply: HTTPReply
             do { reply = try http.head(current) } catch let failure as TransportFailure {
-                throw HubFailure.unreachable(failure.reason)
+                throw HubReplyFailure.unreachable(environment.shown(failure.reason))
+            } catch let overdue as TransferOverdue {
+                throw HubReplyFailure.unreachable(overdue.reason)
             }
-            guard (200..<400).contains(reply.status) else { throw HubFailure.from(reply) }
+            _ = try HubReplyCheck.repoCommit(reply, environment: environment)
+            guard (200..<400).contains(reply.status) else { throw try HubReplyFailure.from(reply, environment: environment) }
             for key in ["x-repo-commit", "x-linked-etag", "x-linked-size"] where seen[key] == nil {
                 seen[key] = reply.header(key)
             }
-            if let target = reply.redirectTarget {
+            if let target = try HubReplyCheck.redirectTarget(reply, environment: environment) {
                 if HubHTTP.sameOrigin(current, target) { current = target; continue }
-                return try make(seen, reply, location: target, url: url)
+                return try make(seen, reply, location: target, url: url, file: file, environment: environment)
             }
-            guard reply.status < 300 else { throw HubFailure.server("HTTP \(reply.status) without a Location from \(current.absoluteString)") }
-            return try make(seen, reply, location: current, url: url)
+            guard reply.status < 300 else {
+                throw HubReplyFailure.server("HTTP \(reply.status) without a Location from \(environment.shown(current.absoluteString))")
+            }
+            return try make(seen, reply, location: current, url: url, file: file, environment: environment)
         }
-        throw HubFailure.server("too many redirects from \(url.absoluteString)")
+        throw HubReplyFailure.server("too many redirects from \(environment.shown(url.absoluteString))")
     }
 
-    private static func make(_ seen: [String: String], _ last: HTTPReply, location: URL, url: URL) throws -> HubFileMetadata {
-        guard let commit = seen["x-repo-commit"], !commit.isEmpty else {
-            throw HubFailure.server("\(url.absoluteString) answered without an X-Repo-Commit header; HF_ENDPOINT does not look like a Hugging Face Hub")
+    private static func make(_ seen: [String: String], _ last: HTTPReply, location: URL, url: URL, file: String,
+                             environment: HubEnvironment) throws -> HubFileMetadata {
+        guard let commit = seen["x-repo-commit"] else {
+            throw HubReplyFailure.server("\(environment.shown(url.absoluteString)) answered without an X-Repo-Commit header; HF_ENDPOINT does not look like a Hugging Face Hub")
         }
-        let linked = seen["x-linked-etag"].map(normalize)
-        guard let etag = linked ?? last.header("etag").map(normalize), !etag.isEmpty,
-              !etag.contains("/"), etag != ".", etag != ".." else {
-            throw HubFailure.server("\(url.absoluteString) answered without a usable ETag")
+        let etag: String
+        let linked = seen["x-linked-etag"] != nil
+        if let value = seen["x-linked-etag"] {
+            etag = try HubReplyCheck.blobName(value, header: "X-Linked-Etag", environment: environment)
+        } else if let value = last.header("etag") {
+            etag = try HubReplyCheck.blobName(value, header: "ETag", environment: environment)
+        } else {
+            throw HubReplyFailure.server("\(environment.shown(url.absoluteString)) answered without an ETag")
         }
-        let size = seen["x-linked-size"].flatMap { Int64($0) }
-            ?? (last.isRedirect ? nil : last.header("content-length").flatMap { Int64($0) })
+        let size = try HubReplyCheck.size(seen["x-linked-size"], header: "X-Linked-Size", file: file, environment: environment)
+            ?? (last.isRedirect ? nil : try HubReplyCheck.size(last.header("content-length"), header: "Content-Length", file: file, environment: environment))
         return HubFileMetadata(commit: commit, etag: etag, size: size, location: location,
-                               isLFS: linked != nil && isSHA256(etag))
-    }
-
-    /// `W/"abc"` and `"abc"` → `abc`, as huggingface_hub names blobs.
-    static func normalize(_ etag: String) -> String {
-        var s = Substring(etag.trimmingCharacters(in: .whitespaces))
-        if s.hasPrefix("W/") { s = s.dropFirst(2) }
-        return s.trimmingCharacters(in: CharacterSet(charactersIn: "\""))
-    }
-
-    static func isSHA256(_ s: String) -> Bool {
-        s.utf8.count == 64 && s.utf8.allSatisfy { (48...57).contains($0) || (97...102).contains($0) }
+                               isLFS: linked && etag.utf8.count == 64)
     }
 }

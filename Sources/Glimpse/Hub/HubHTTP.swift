@@ -49,21 +49,26 @@ struct HubHTTP: Sendable {
         return a.scheme?.lowercased() == b.scheme?.lowercased() && a.host?.lowercased() == b.host?.lowercased() && port(a) == port(b)
     }
 
+    /// HEAD, done within `metadataTimeout` in all (headers trickled in count too).
     func head(_ url: URL) throws -> HTTPReply {
-        try exchange(method: "HEAD", url: url, extraHeaders: [:], timeout: environment.metadataTimeout,
-                     accept: { _ in false }, onData: { _ in })
+        let deadline = Date().addingTimeInterval(environment.metadataTimeout)
+        return try exchange(method: "HEAD", url: url, extraHeaders: [:], timeout: environment.metadataTimeout,
+                            accept: { _ in false }, onData: { _ in },
+                            overdue: { Date() > deadline ? "no complete answer within HF_HUB_ETAG_TIMEOUT (\(environment.metadataTimeout) s)" : nil })
     }
 
     /// GET streaming the body of a 2xx answer to `onData`; `accept` sees the status and headers
-    /// first and returns false to treat the body as an error message instead.
+    /// first and returns false to treat the body as an error message instead. `overdue` is
+    /// asked a few times a second, and with every chunk, and stops the exchange with its reason.
     func get(_ url: URL, rangeFrom offset: Int64, accept: @escaping (HTTPReply) throws -> Bool,
-             onData: @escaping (Data) throws -> Void) throws -> HTTPReply {
+             onData: @escaping (Data) throws -> Void, overdue: @escaping () -> String?) throws -> HTTPReply {
         try exchange(method: "GET", url: url, extraHeaders: offset > 0 ? ["Range": "bytes=\(offset)-"] : [:],
-                     timeout: environment.downloadTimeout, accept: accept, onData: onData)
+                     timeout: environment.downloadTimeout, accept: accept, onData: onData, overdue: overdue)
     }
 
     private func exchange(method: String, url: URL, extraHeaders: [String: String], timeout: Double,
-                          accept: @escaping (HTTPReply) throws -> Bool, onData: @escaping (Data) throws -> Void) throws -> HTTPReply {
+                          accept: @escaping (HTTPReply) throws -> Bool, onData: @escaping (Data) throws -> Void,
+                          overdue: @escaping () -> String?) throws -> HTTPReply {
         var request = URLRequest(url: url, cachePolicy: .reloadIgnoringLocalCacheData, timeoutInterval: timeout)
         request.httpMethod = method
         for (key, value) in headers(for: url).merging(extraHeaders, uniquingKeysWith: { $1 }) {
@@ -73,13 +78,17 @@ struct HubHTTP: Sendable {
         configuration.timeoutIntervalForRequest = timeout
         configuration.urlCache = nil
         configuration.httpCookieStorage = nil
-        let exchange = Exchange(url: url, accept: accept, onData: onData)
+        let exchange = Exchange(url: url, accept: accept, onData: onData, overdue: overdue)
         let session = URLSession(configuration: configuration, delegate: exchange, delegateQueue: nil)
         defer { session.finishTasksAndInvalidate() }
-        session.dataTask(with: request).resume()
-        return try exchange.wait()
+        let task = session.dataTask(with: request)
+        task.resume()
+        return try exchange.wait(task)
     }
 }
+
+/// Stopped by the caller's deadline or rate rule: not retried.
+struct TransferOverdue: Error { let reason: String }
 
 /// The delegate of one request: stops redirects, hands body bytes over as they arrive, and
 /// reports the outcome once the task completes.
@@ -87,21 +96,37 @@ private final class Exchange: NSObject, URLSessionDataDelegate, @unchecked Senda
     private let url: URL
     private let accept: (HTTPReply) throws -> Bool
     private let onData: (Data) throws -> Void
+    private let overdue: () -> String?
     private let done = DispatchSemaphore(value: 0)
     private let lock = NSLock()
     private var reply: HTTPReply?
     private var streaming = false
     private var errorBody = Data()
+    /// The error body reached its cap and the rest was not read.
+    private var errorBodyFull = false
     private var failure: (any Error)?
+    /// The most of an error answer's body kept (the Hub's messages are short).
+    static let errorBodyBytes = 65536
 
-    init(url: URL, accept: @escaping (HTTPReply) throws -> Bool, onData: @escaping (Data) throws -> Void) {
+    init(url: URL, accept: @escaping (HTTPReply) throws -> Bool, onData: @escaping (Data) throws -> Void,
+         overdue: @escaping () -> String?) {
         self.url = url
         self.accept = accept
         self.onData = onData
+        self.overdue = overdue
     }
 
-    func wait() throws -> HTTPReply {
-        done.wait()
+    /// Waits for the task to end, asking `overdue` four times a second, so no server can
+    /// hold the exchange open longer than the caller allows (not even by trickling headers).
+    func wait(_ task: URLSessionTask) throws -> HTTPReply {
+        while done.wait(timeout: .now() + 0.25) == .timedOut {
+            if let reason = overdue() {
+                lock.withLock { if failure == nil { failure = TransferOverdue(reason: reason) } }
+                task.cancel()
+                _ = done.wait(timeout: .now() + 5)   // the task ends promptly once cancelled
+                break
+            }
+        }
         return try lock.withLock {
             if let failure { throw failure }
             guard let reply else { throw TransportFailure(url: url, reason: "no response") }
@@ -140,10 +165,18 @@ private final class Exchange: NSObject, URLSessionDataDelegate, @unchecked Senda
     func urlSession(_ session: URLSession, dataTask: URLSessionDataTask, didReceive data: Data) {
         let stream = lock.withLock { streaming }
         guard stream else {
-            lock.withLock { if errorBody.count < 65536 { errorBody.append(data) } }
+            let full = lock.withLock {
+                errorBody.append(data.prefix(Self.errorBodyBytes - errorBody.count))
+                errorBodyFull = errorBody.count >= Self.errorBodyBytes
+                return errorBodyFull
+            }
+            if full { dataTask.cancel() }
             return
         }
-        do { try onData(data) } catch {
+        do {
+            if let reason = overdue() { throw TransferOverdue(reason: reason) }
+            try onData(data)
+        } catch {
             lock.withLock { failure = error; streaming = false }
             dataTask.cancel()
         }
@@ -151,7 +184,7 @@ private final class Exchange: NSObject, URLSessionDataDelegate, @unchecked Senda
 
     func urlSession(_ session: URLSession, task: URLSessionTask, didCompleteWithError error: (any Error)?) {
         lock.withLock {
-            if let error, failure == nil {
+            if let error, failure == nil, !errorBodyFull {
                 let underlying = (error as NSError).userInfo[NSUnderlyingErrorKey] as? NSError
                 let reason = underlying?.localizedDescription ?? error.localizedDescription
                 failure = TransportFailure(url: url, reason: reason == "(null)" ? "\(error)" : reason)

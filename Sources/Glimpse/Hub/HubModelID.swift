@@ -11,7 +11,7 @@ public struct HubModelID: Hashable, Sendable, CustomStringConvertible {
         guard parts.count == 2, parts.allSatisfy(Self.isValidName) else {
             throw GlimpseError.invalidArgument("'\(repo)' is not a Hub model id: expected ORG/NAME (letters, digits, '-', '_', '.')")
         }
-        guard !revision.isEmpty, !revision.contains(".."), !revision.hasPrefix("/"), !revision.hasSuffix("/") else {
+        guard revision.utf8.count <= 256, HubReplyCheck.isRepositoryPath(revision) else {
             throw GlimpseError.invalidArgument("'\(revision)' is not a revision: expected a branch, tag or commit hash")
         }
         self.repo = repo
@@ -35,7 +35,7 @@ public struct HubModelID: Hashable, Sendable, CustomStringConvertible {
     public var description: String { revision == "main" ? repo : "\(repo)@\(revision)" }
 
     static func isCommitHash(_ s: String) -> Bool {
-        s.utf8.count == 40 && s.utf8.allSatisfy { (48...57).contains($0) || (97...102).contains($0) }
+        HubReplyCheck.isHex(s, lengths: [40])
     }
 
     private static func isValidName(_ s: Substring) -> Bool {

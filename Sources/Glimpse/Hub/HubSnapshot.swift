@@ -27,13 +27,19 @@ struct HubSnapshot {
     /// A file the cache lacks, when only the cache may be used.
     private struct NotCached: Error { let file: String }
 
+    func failure(_ reason: HubFailure.Reason) -> GlimpseError { .hub(HubFailure(model: model.description, reason: reason)) }
+
     func fetch(_ files: ModelFiles) throws -> URL {
+        try environment.validate()
+        for file in files.required + files.optional + files.choices.flatMap({ $0.alternatives.joined() }) where !HubReplyCheck.isRepositoryPath(file) {
+            throw GlimpseError.invalidArgument("'\(file)' is not a file path inside a repository")
+        }
         if environment.offline {
             guard let commit = cache.commit(for: model.revision) else {
-                throw GlimpseError.hub("\(model) is not in the cache \(environment.cache.path) and HF_HUB_OFFLINE is set (no download attempted); run once without HF_HUB_OFFLINE, or set HF_HUB_CACHE/HF_HOME to the cache that has it")
+                throw failure(.notCached(file: nil, location: environment.cache.path))
             }
             do { try collect(files, commit: commit, metadata: [:], cacheOnly: true) } catch let missing as NotCached {
-                throw GlimpseError.hub("\(model): \(missing.file) is not in the cache \(cache.snapshot(commit).path) and HF_HUB_OFFLINE is set (no download attempted)")
+                throw failure(.notCached(file: missing.file, location: cache.snapshot(commit).path))
             }
             return cache.snapshot(commit)
         }
@@ -45,19 +51,17 @@ struct HubSnapshot {
         let metadata: HubFileMetadata
         do {
             let url = try HubFileMetadata.resolveURL(endpoint: environment.endpoint, model: model, revision: model.revision, file: first)
-            metadata = try HubFileMetadata.fetch(url, http: http)
-        } catch let failure as HubFailure {
+            metadata = try HubFileMetadata.fetch(url, file: first, http: http)
+        } catch let failure as HubReplyFailure {
             if failure.allowsCacheFallback, let commit = cache.commit(for: model.revision),
                (try? collect(files, commit: commit, metadata: [:], cacheOnly: true)) != nil {
                 return cache.snapshot(commit)
             }
-            if case .entryNotFound = failure, files.required.contains(first) {
-                throw GlimpseError.hub("\(model): the repository has no \(first); is it a model in the Hugging Face layout?")
-            }
             throw failure.error(model: model, file: first, environment: environment)
         }
-        try? cache.writeRef(model.revision, commit: metadata.commit)
         try collect(files, commit: metadata.commit, metadata: [first: metadata], cacheOnly: false)
+        // Only a commit whose files all arrived is recorded (and it was validated on arrival).
+        try? cache.writeRef(model.revision, commit: metadata.commit)
         return cache.snapshot(metadata.commit)
     }
 
@@ -67,7 +71,7 @@ struct HubSnapshot {
         func need(_ file: String) throws {
             guard try obtain(file, commit: commit, metadata: metadata[file], cacheOnly: cacheOnly) else {
                 if cacheOnly { throw NotCached(file: file) }
-                throw GlimpseError.hub("\(model): the repository has no \(file) (at commit \(commit))")
+                throw failure(.fileNotFound(file: file, commit: commit))
             }
         }
         for file in files.required { try need(file) }
@@ -83,7 +87,7 @@ struct HubSnapshot {
             guard let chosen else {
                 if choice.required {
                     if cacheOnly { throw NotCached(file: choice.listing) }
-                    throw GlimpseError.hub("\(model): the repository has none of the \(choice.listing) files")
+                    throw failure(.noneOfAlternatives(listing: choice.listing))
                 }
                 continue
             }
@@ -101,27 +105,27 @@ struct HubSnapshot {
         do {
             if let known { metadata = known } else {
                 let url = try HubFileMetadata.resolveURL(endpoint: environment.endpoint, model: model, revision: commit, file: file)
-                metadata = try HubFileMetadata.fetch(url, http: http)
+                metadata = try HubFileMetadata.fetch(url, file: file, http: http)
             }
-        } catch HubFailure.entryNotFound(let reported) {
+        } catch HubReplyFailure.entryNotFound(let reported) {
             cache.markAbsent(reported ?? commit, file)
             return false
-        } catch let failure as HubFailure {
+        } catch let failure as HubReplyFailure {
             throw failure.error(model: model, file: file, environment: environment)
         }
         guard metadata.commit == commit else {
-            throw GlimpseError.hub("\(model): \(file) came from commit \(metadata.commit), expected \(commit); the revision moved during the download, try again")
+            throw failure(.revisionMoved(file: file, commit: metadata.commit, expected: commit))
         }
         cache.tagAsCache()
         do {
             try cache.withLock(etag: metadata.etag) {
-                let blob = cache.blob(metadata.etag)
+                let blob = try cache.checked(cache.blob(metadata.etag))
                 if !FileManager.default.fileExists(atPath: blob.path) {
                     try BlobDownload(http: http, metadata: metadata, file: file, destination: blob, progress: progress).run()
                 }
                 try cache.link(blob: metadata.etag, as: file, commit: commit)
             }
-        } catch let failure as HubFailure {
+        } catch let failure as HubReplyFailure {
             throw failure.error(model: model, file: file, environment: environment)
         }
         return true

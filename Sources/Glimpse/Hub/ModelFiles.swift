@@ -54,14 +54,14 @@ public struct ModelFiles: Sendable {
 
     /// The shard files a `*.index.json` names in its `weight_map`.
     static func shards(ofIndex url: URL) throws -> [String] {
-        guard let data = try? Data(contentsOf: url),
-              let json = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+        let data = try InputFile.read(url.path, what: "weight index", limit: Limits.configFileBytes)
+        guard let json = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
               let map = json["weight_map"] as? [String: Any] else {
             throw GlimpseError.invalidFile(path: url.path, reason: "not a weight index (no \"weight_map\" object)")
         }
         let files = Set(map.values.compactMap { $0 as? String })
-        for file in files where file.hasPrefix("/") || file.split(separator: "/").contains("..") {
-            throw GlimpseError.invalidFile(path: url.path, reason: "shard name '\(file)' leaves the model folder")
+        for file in files where !HubReplyCheck.isRepositoryPath(file) {
+            throw GlimpseError.invalidFile(path: url.path, reason: "shard name \(file.debugDescription) is not a file inside the model folder")
         }
         return files.sorted()
     }

@@ -20,9 +20,10 @@ public enum ModelLocator {
         guard let model = hubModel(spec) else { return try Checkpoint(folder: spec) }
         do {
             return try resolve(model, files: files, environment: environment, progress: progress)
-        } catch GlimpseError.hub(let message) where !spec.contains("@") {
+        } catch GlimpseError.hub(var failure) where !spec.contains("@") {
             // The spec may have been meant as a path: say that was tried too.
-            throw GlimpseError.hub(message + "; no local folder '\(spec)' exists either")
+            failure.note = "no local folder '\(spec)' exists either"
+            throw GlimpseError.hub(failure)
         }
     }
 
