@@ -8,7 +8,7 @@ import Darwin
 /// model loads in the time it takes to parse headers and the kernel pages weights in on use.
 public final class MappedFile: @unchecked Sendable {
     public let path: String
-    public let base: UnsafeRawPointer
+    package let base: UnsafeRawPointer
     public let size: Int
 
     public init(path: String) throws {
@@ -44,5 +44,5 @@ public final class MappedFile: @unchecked Sendable {
         else { UnsafeMutableRawPointer(mutating: base).deallocate() }
     }
 
-    public var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: base, count: size) }
+    package var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: base, count: size) }
 }

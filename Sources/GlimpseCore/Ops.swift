@@ -23,15 +23,19 @@ public enum Activation: String, Sendable, CaseIterable {
     }
 }
 
-public func activateInPlace(_ x: Tensor, _ activation: Activation) {
+/// Applies `activation` elementwise, in place.
+package func activateInPlace(_ x: Tensor, _ activation: Activation) {
     Profiler.measure(.activation) {
-        switch activation {
-        case .gelu: gl_gelu_erf(x.data, x.count)
-        case .geluTanh: gl_gelu_tanh(x.data, x.count)
-        case .quickGelu: gl_quick_gelu(x.data, x.count)
-        case .relu:
-            Parallel.forEach(x.count, grain: 1 << 15) { range in
-                for i in range { x.data[i] = max(x.data[i], 0) }
+        x.withUnsafeMutableBufferPointer { buffer in
+            let p = buffer.baseAddress!
+            switch activation {
+            case .gelu: gl_gelu_erf(p, buffer.count)
+            case .geluTanh: gl_gelu_tanh(p, buffer.count)
+            case .quickGelu: gl_quick_gelu(p, buffer.count)
+            case .relu:
+                Parallel.forEach(buffer.count, grain: 1 << 15) { range in
+                    for i in range { p[i] = max(p[i], 0) }
+                }
             }
         }
     }
@@ -48,43 +52,64 @@ public func layerNorm(_ x: Tensor, weight: Tensor, bias: Tensor, eps: Float) -> 
 }
 
 /// Softmax over the last dimension, in place.
-public func softmaxInPlace(_ x: Tensor) {
+package func softmaxInPlace(_ x: Tensor) {
     Profiler.measure(.normalization) {
         let cols = x.shape[x.rank - 1]
-        gl_softmax_rows(x.data, x.count / cols, cols)
+        x.withUnsafeMutableBufferPointer { gl_softmax_rows($0.baseAddress!, $0.count / cols, cols) }
     }
 }
 
-/// Divides each row (last dimension) by its L2 norm.
-public func l2NormalizeInPlace(_ x: Tensor, eps: Float = 1e-12) {
+/// Softmax over the last dimension, as a new tensor.
+public func softmax(_ x: Tensor) -> Tensor {
+    let y = x.copy()
+    softmaxInPlace(y)
+    return y
+}
+
+/// Divides each row (last dimension) by its L2 norm, in place.
+package func l2NormalizeInPlace(_ x: Tensor, eps: Float = 1e-12) {
     Profiler.measure(.normalization) {
         let cols = x.shape[x.rank - 1]
-        gl_l2_normalize_rows(x.data, x.count / cols, cols, eps)
+        x.withUnsafeMutableBufferPointer { gl_l2_normalize_rows($0.baseAddress!, $0.count / cols, cols, eps) }
     }
+}
+
+/// Each row (last dimension) divided by its L2 norm, as a new tensor (e.g. CLIP features
+/// before comparing them by cosine similarity).
+public func l2Normalized(_ x: Tensor, eps: Float = 1e-12) -> Tensor {
+    let y = x.copy()
+    l2NormalizeInPlace(y, eps: eps)
+    return y
 }
 
 /// y += x, elementwise (residual connections).
-public func addInPlace(_ y: Tensor, _ x: Tensor) {
+package func addInPlace(_ y: Tensor, _ x: Tensor) {
     Profiler.measure(.elementwise) {
         precondition(y.count == x.count, "add: \(y.shape) vs \(x.shape)")
-        gl_add(y.data, x.data, y.count)
+        y.withUnsafeMutableBufferPointer { gl_add($0.baseAddress!, x.data, $0.count) }
     }
 }
 
-public func scaleInPlace(_ x: Tensor, _ factor: Float) {
+/// y *= x, elementwise.
+package func multiplyInPlace(_ y: Tensor, _ x: Tensor) {
     Profiler.measure(.elementwise) {
-        gl_scale(x.data, x.count, factor)
+        precondition(y.count == x.count, "multiply: \(y.shape) vs \(x.shape)")
+        y.withUnsafeMutableBufferPointer { out in
+            x.withUnsafeBufferPointer { factors in
+                for i in 0 ..< out.count { out[i] *= factors[i] }
+            }
+        }
+    }
+}
+
+/// x *= factor, elementwise.
+package func scaleInPlace(_ x: Tensor, _ factor: Float) {
+    Profiler.measure(.elementwise) {
+        x.withUnsafeMutableBufferPointer { gl_scale($0.baseAddress!, $0.count, factor) }
     }
 }
 
 /// Rows of `table` [vocab, dim] picked by `ids`; ids are validated by the caller.
 public func embeddingLookup(_ table: Tensor, ids: [Int]) -> Tensor {
-    Profiler.measure(.embedding) {
-        let dim = table.shape[1]
-        let out = Tensor(zeros: [ids.count, dim])
-        for (row, id) in ids.enumerated() {
-            (out.data + row * dim).update(from: table.data + id * dim, count: dim)
-        }
-        return out
-    }
+    Profiler.measure(.embedding) { table.gatherRows(ids) }
 }

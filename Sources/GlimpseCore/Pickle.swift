@@ -2,7 +2,7 @@ import Foundation
 
 /// A value built by `RestrictedUnpickler`. Lists and dicts are reference boxes because the
 /// pickle machine fills them after they are memoised (APPENDS/SETITEMS on a memo entry).
-public indirect enum PickleValue: @unchecked Sendable {
+public indirect enum PickleValue {
     case none, bool(Bool), int(Int), float(Double), string(String), bytes([UInt8])
     case tuple([PickleValue])
     case list(PickleList)
@@ -76,7 +76,7 @@ public struct RestrictedUnpickler {
     let bytes: UnsafeRawBufferPointer
     let path: String
 
-    public init(bytes: UnsafeRawBufferPointer, path: String) {
+    package init(bytes: UnsafeRawBufferPointer, path: String) {
         self.bytes = bytes
         self.path = path
     }

@@ -7,13 +7,23 @@ import Darwin
 /// A dense, row-major fp32 tensor.
 ///
 /// Storage is either owned (64-byte aligned, so SIMD kernels and BLAS get aligned rows) or
-/// borrowed from a memory-mapped checkpoint, in which case `owner` keeps the mapping alive
-/// and the tensor must be treated as read-only. Tensors are reference types: ops allocate
-/// their outputs, and a reshape shares storage.
+/// borrowed from a read-only memory-mapped checkpoint (`isReadOnly`), in which case `owner`
+/// keeps the mapping alive. Tensors are reference types: ops allocate their outputs, and a
+/// reshape or a row slice shares storage (and read-only-ness) with its base.
+///
+/// Sendable because the public surface cannot change a tensor once it is built: values go in
+/// through an initialiser and come out through reads, copies and views. Writing is
+/// `package`-internal: ops and models write only into tensors they have just allocated and
+/// not yet handed out (op outputs, a decoding cache they own), never into a read-only one.
 public final class Tensor: @unchecked Sendable {
     public let shape: [Int]
     public let count: Int
-    public let data: UnsafeMutablePointer<Float>
+    /// The first element. Package code (kernels, ops, models) reads and writes through it;
+    /// everyone else uses the scoped accessors and row operations below.
+    package let data: UnsafeMutablePointer<Float>
+    /// Whether the storage is borrowed from a read-only memory map (or is a view of such a
+    /// tensor): writing to it would fault, so no API writes to it; `copy()` gives a writable one.
+    public let isReadOnly: Bool
     private let owner: AnyObject?
     private let ownsMemory: Bool
 
@@ -25,7 +35,7 @@ public final class Tensor: @unchecked Sendable {
 
     /// A tensor whose contents are unspecified: for outputs an op overwrites in full (a
     /// matrix product with beta = 0), where zero-filling first would be a wasted pass.
-    public init(uninitialized shape: [Int]) {
+    package init(uninitialized shape: [Int]) {
         self.shape = shape
         self.count = shape.reduce(1, *)
         let bytes = max(count, 1) * MemoryLayout<Float>.stride
@@ -37,6 +47,7 @@ public final class Tensor: @unchecked Sendable {
         self.data = raw.bindMemory(to: Float.self, capacity: max(count, 1))
         self.owner = nil
         self.ownsMemory = true
+        self.isReadOnly = false
     }
 
     /// A tensor holding a copy of `values`.
@@ -48,64 +59,124 @@ public final class Tensor: @unchecked Sendable {
         }
     }
 
-    /// A view on memory kept alive by `owner` (a mapped file, or another tensor).
-    public init(shape: [Int], borrowing pointer: UnsafeMutablePointer<Float>, owner: AnyObject) {
+    /// A zero-filled tensor that `body` fills in place before anyone else sees it (as
+    /// `Array(unsafeUninitializedCapacity:)`): the way to write, e.g., pixel values straight
+    /// into a new tensor. The buffer must not escape `body`.
+    public convenience init(shape: [Int], initializingWith body: (UnsafeMutableBufferPointer<Float>) throws -> Void) rethrows {
+        self.init(zeros: shape)
+        try body(UnsafeMutableBufferPointer(start: data, count: count))
+    }
+
+    /// A read-only view on memory kept alive by `owner`: a tensor in a read-only mapped file.
+    package convenience init(shape: [Int], borrowing pointer: UnsafeMutablePointer<Float>, owner: AnyObject) {
+        self.init(shape: shape, view: pointer, of: owner, readOnly: true)
+    }
+
+    /// A view on storage kept alive by `owner` (a mapped file, or the tensor it is a view of).
+    private init(shape: [Int], view pointer: UnsafeMutablePointer<Float>, of owner: AnyObject, readOnly: Bool) {
         self.shape = shape
         self.count = shape.reduce(1, *)
         self.data = pointer
         self.owner = owner
         self.ownsMemory = false
+        self.isReadOnly = readOnly
     }
 
     deinit { if ownsMemory { free(data) } }
 
     public var rank: Int { shape.count }
 
+    /// Elements per row when the tensor is seen as [shape[0], rest...].
+    public var rowSize: Int { shape.dropFirst().reduce(1, *) }
+
     /// The same storage seen with another shape of equal element count.
     public func reshaped(_ newShape: [Int]) -> Tensor {
         precondition(newShape.reduce(1, *) == count, "cannot reshape \(shape) to \(newShape)")
-        return Tensor(shape: newShape, borrowing: data, owner: self)
+        return Tensor(shape: newShape, view: data, of: self, readOnly: isReadOnly)
     }
 
     /// Rows `range` of a tensor seen as [shape[0], rest...], sharing storage.
     public func rows(_ range: Range<Int>) -> Tensor {
-        let rowSize = shape.dropFirst().reduce(1, *)
-        return Tensor(shape: [range.count] + shape.dropFirst(), borrowing: data + range.lowerBound * rowSize, owner: self)
+        precondition(rank > 0 && range.lowerBound >= 0 && range.upperBound <= shape[0],
+                     "rows \(range) of a tensor of shape \(shape)")
+        return Tensor(shape: [range.count] + shape.dropFirst(), view: data + range.lowerBound * rowSize, of: self,
+                      readOnly: isReadOnly)
+    }
+
+    /// A new tensor whose row i is a copy of row `indices[i]` (an index may repeat): an
+    /// embedding lookup, the class tokens of a batch, the beams kept by a search.
+    public func gatherRows(_ indices: [Int]) -> Tensor {
+        precondition(rank > 0, "gatherRows of a scalar")
+        let rowSize = self.rowSize
+        let out = Tensor(uninitialized: [indices.count] + shape.dropFirst())
+        for (i, index) in indices.enumerated() {
+            precondition(index >= 0 && index < shape[0], "row \(index) of a tensor of shape \(shape)")
+            (out.data + i * rowSize).update(from: data + index * rowSize, count: rowSize)
+        }
+        return out
+    }
+
+    /// Overwrites rows `row ..< row + source.shape[0]` with the rows of `source` (same row shape).
+    package func replaceRows(startingAt row: Int, with source: Tensor) {
+        precondition(!isReadOnly, "writing to a read-only tensor")
+        precondition(rank > 0 && source.rank > 0 && Array(source.shape.dropFirst()) == Array(shape.dropFirst()),
+                     "rows of \(source.shape) into \(shape)")
+        precondition(row >= 0 && row + source.shape[0] <= shape[0], "rows \(row) ..< \(row + source.shape[0]) of \(shape)")
+        (data + row * rowSize).update(from: source.data, count: source.count)
     }
 
     /// Tensors of equal row shape stacked along the first dimension (one part is returned as is).
     public static func concatenatingRows(_ parts: [Tensor], rowShape: [Int]) -> Tensor {
         if parts.count == 1 { return parts[0] }
         let out = Tensor(zeros: [parts.reduce(0) { $0 + $1.shape[0] }] + rowShape)
-        var offset = 0
+        var row = 0
         for part in parts {
-            precondition(Array(part.shape.dropFirst()) == rowShape, "concatenatingRows: \(part.shape) vs rows of \(rowShape)")
-            (out.data + offset).update(from: part.data, count: part.count)
-            offset += part.count
+            out.replaceRows(startingAt: row, with: part)
+            row += part.shape[0]
         }
         return out
     }
 
-    /// A fresh copy with its own storage.
+    /// A fresh, writable copy with its own storage.
     public func copy() -> Tensor {
-        let out = Tensor(zeros: shape)
+        let out = Tensor(uninitialized: shape)
         out.data.update(from: data, count: count)
         return out
     }
 
-    /// The single element of a one-element tensor. (Read it through the tensor, not through
-    /// `data` of a temporary: a temporary may be freed as soon as `data` is taken.)
+    /// Calls `body` with the elements (row-major); the buffer is valid only inside `body`.
+    public func withUnsafeBufferPointer<R>(_ body: (UnsafeBufferPointer<Float>) throws -> R) rethrows -> R {
+        try withExtendedLifetime(self) { try body(UnsafeBufferPointer(start: data, count: count)) }
+    }
+
+    /// Calls `body` with the elements to change in place, for package code writing into a
+    /// tensor it has just made. A read-only tensor is never handed out this way.
+    package func withUnsafeMutableBufferPointer<R>(_ body: (UnsafeMutableBufferPointer<Float>) throws -> R) rethrows -> R {
+        precondition(!isReadOnly, "writing to a read-only tensor")
+        return try withExtendedLifetime(self) { try body(UnsafeMutableBufferPointer(start: data, count: count)) }
+    }
+
+    /// The single element of a one-element tensor.
     public var item: Float {
         precondition(count == 1, "item of a tensor of shape \(shape)")
-        return data[0]
+        return self[Array(repeating: 0, count: rank)]
     }
 
     /// The elements as an array (row-major).
-    public var scalars: [Float] { Array(UnsafeBufferPointer(start: data, count: count)) }
+    public var scalars: [Float] { withUnsafeBufferPointer { Array($0) } }
 
-    public subscript(indices: Int...) -> Float {
-        get { data[offset(indices)] }
-        set { data[offset(indices)] = newValue }
+    /// The element at `indices` (one per dimension); setting is package-internal.
+    public package(set) subscript(indices: Int...) -> Float {
+        get { self[indices] }
+        set { self[indices] = newValue }
+    }
+
+    package subscript(indices: [Int]) -> Float {
+        get { withExtendedLifetime(self) { data[offset(indices)] } }
+        set {
+            precondition(!isReadOnly, "writing to a read-only tensor")
+            data[offset(indices)] = newValue
+        }
     }
 
     private func offset(_ indices: [Int]) -> Int {
@@ -121,7 +192,7 @@ public final class Tensor: @unchecked Sendable {
 
 extension Tensor: CustomStringConvertible {
     public var description: String {
-        let head = UnsafeBufferPointer(start: data, count: min(count, 6)).map { String($0) }
+        let head = withUnsafeBufferPointer { $0.prefix(6).map { String($0) } }
         return "Tensor(\(shape), [\(head.joined(separator: ", "))\(count > 6 ? ", ..." : "")])"
     }
 }

@@ -20,11 +20,11 @@ public enum DType: String, Sendable {
 public struct TensorEntry: @unchecked Sendable {
     public let dtype: DType
     public let shape: [Int]
-    public let bytes: UnsafeRawPointer
+    package let bytes: UnsafeRawPointer
     public let owner: AnyObject
     public let file: String
 
-    public init(dtype: DType, shape: [Int], bytes: UnsafeRawPointer, owner: AnyObject, file: String) {
+    package init(dtype: DType, shape: [Int], bytes: UnsafeRawPointer, owner: AnyObject, file: String) {
         self.dtype = dtype
         self.shape = shape
         self.bytes = bytes

@@ -112,7 +112,7 @@ public struct ZipArchive: Sendable {
     }
 
     /// The bytes of a stored entry, in place.
-    public func bytes(_ name: String) throws -> UnsafeRawBufferPointer {
+    package func bytes(_ name: String) throws -> UnsafeRawBufferPointer {
         guard let entry = entries[name] else {
             throw GlimpseError.invalidFile(path: file.path, reason: "archive has no record '\(name)'")
         }

@@ -111,7 +111,7 @@ public struct ImagePreprocessor: Sendable {
     }
 
     /// Writes `3 * outputSize(for: image)` floats (CHW) to `buffer`, for batching.
-    public func pixelValues(_ image: RGBImage, into buffer: UnsafeMutablePointer<Float>) {
+    package func pixelValues(_ image: RGBImage, into buffer: UnsafeMutablePointer<Float>) {
         let target = resizedSize(height: image.height, width: image.width)
         let resized = target == (image.height, image.width) || target.height < 1 || target.width < 1
             ? image : Resize.resample(image, width: target.width, height: target.height, filter: config.resample)

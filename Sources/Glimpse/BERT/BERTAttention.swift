@@ -24,13 +24,13 @@ struct BERTAttention: Sendable {
     let heads: Int
 
     init(_ store: WeightStore, _ prefix: String, _ config: BERTConfig, memoryWidth: Int) throws {
-        let d = config.hiddenSize
+        let d = config.tower.hiddenSize
         query = try Linear(store, "\(prefix).self.query", in: d, out: d)
         key = try Linear(store, "\(prefix).self.key", in: memoryWidth, out: d)
         value = try Linear(store, "\(prefix).self.value", in: memoryWidth, out: d)
         output = try Linear(store, "\(prefix).output.dense", in: d, out: d)
-        norm = try LayerNorm(store, "\(prefix).output.LayerNorm", dim: d, eps: config.layerNormEps)
-        heads = config.heads
+        norm = try LayerNorm(store, "\(prefix).output.LayerNorm", dim: d, eps: config.tower.layerNormEps)
+        heads = config.tower.heads
     }
 
     /// Keys and values of `states` (computed once per image for cross-attention).
@@ -58,15 +58,15 @@ struct BERTLayer: Sendable {
     let activation: Activation
 
     init(_ store: WeightStore, _ prefix: String, _ config: BERTConfig) throws {
-        let d = config.hiddenSize
+        let d = config.tower.hiddenSize
         selfAttention = try BERTAttention(store, "\(prefix).attention", config, memoryWidth: d)
         crossAttention = try config.crossAttentionWidth.map {
             try BERTAttention(store, "\(prefix).crossattention", config, memoryWidth: $0)
         }
-        intermediate = try Linear(store, "\(prefix).intermediate.dense", in: d, out: config.intermediateSize)
-        output = try Linear(store, "\(prefix).output.dense", in: config.intermediateSize, out: d)
-        norm = try LayerNorm(store, "\(prefix).output.LayerNorm", dim: d, eps: config.layerNormEps)
-        activation = config.activation
+        intermediate = try Linear(store, "\(prefix).intermediate.dense", in: d, out: config.tower.intermediateSize)
+        output = try Linear(store, "\(prefix).output.dense", in: config.tower.intermediateSize, out: d)
+        norm = try LayerNorm(store, "\(prefix).output.LayerNorm", dim: d, eps: config.tower.layerNormEps)
+        activation = config.tower.activation
     }
 
     /// `cross` nil skips cross-attention (BLIP's text-only "text" mode for ITC).

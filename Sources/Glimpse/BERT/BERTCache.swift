@@ -6,7 +6,10 @@ import GlimpseCore
 ///
 /// Storage per layer is [slots · capacity, hidden]; slot s owns rows s·capacity ..< s·capacity + length.
 /// All slots advance together (a batch of one prompt length).
-public final class BERTCache: @unchecked Sendable {
+///
+/// Mutable and not `Sendable`: a cache belongs to the one generation that made it and is
+/// advanced by it step by step, so the compiler keeps it from being shared across tasks.
+public final class BERTCache: DecoderCache {
     public private(set) var slots: Int
     public let capacity: Int
     public private(set) var length = 0
@@ -28,9 +31,9 @@ public final class BERTCache: @unchecked Sendable {
     /// Stores the new tokens' keys/values (packed [slots · step, hidden]) after the cached ones.
     func write(layer l: Int, keys newKeys: Tensor, values newValues: Tensor, step: Int) {
         for s in 0 ..< slots {
-            let destination = (s * capacity + length) * width
-            (keys[l].data + destination).update(from: newKeys.data + s * step * width, count: step * width)
-            (values[l].data + destination).update(from: newValues.data + s * step * width, count: step * width)
+            let new = s * step ..< (s + 1) * step
+            keys[l].replaceRows(startingAt: s * capacity + length, with: newKeys.rows(new))
+            values[l].replaceRows(startingAt: s * capacity + length, with: newValues.rows(new))
         }
     }
 
@@ -45,13 +48,9 @@ public final class BERTCache: @unchecked Sendable {
     /// finished sequences. A source may appear several times.
     public func reorder(_ sources: [Int]) {
         precondition(sources.allSatisfy { (0 ..< slots).contains($0) }, "cache reorder: slot out of range")
-        let used = length * width
+        // Each slot's block of `capacity` rows is one row of the storage seen as [slots, capacity · hidden].
         func gather(_ old: Tensor) -> Tensor {
-            let fresh = Tensor(zeros: [sources.count * capacity, width])
-            for (i, s) in sources.enumerated() {
-                (fresh.data + i * capacity * width).update(from: old.data + s * capacity * width, count: used)
-            }
-            return fresh
+            old.reshaped([slots, capacity * width]).gatherRows(sources).reshaped([sources.count * capacity, width])
         }
         keys = keys.map(gather)
         values = values.map(gather)

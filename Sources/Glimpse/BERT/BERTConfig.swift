@@ -4,12 +4,8 @@ import GlimpseCore
 /// Hyper-parameters of a BERT-style (post-LN) text transformer, read from a `BertConfig`
 /// or BLIP's `text_config`. Defaults are bert-base's; BLIP's text config overrides them.
 public struct BERTConfig: Sendable, Equatable {
-    public var hiddenSize: Int
-    public var intermediateSize: Int
-    public var layers: Int
-    public var heads: Int
-    public var activation: Activation
-    public var layerNormEps: Float
+    /// Width, depth, heads, activation and LN epsilon: the keys every transformer config shares.
+    public var tower: TransformerShape
     public var vocabularySize: Int
     public var maxPositions: Int
     /// Rows of `token_type_embeddings`; 0 when the model has none (BLIP).
@@ -18,17 +14,13 @@ public struct BERTConfig: Sendable, Equatable {
     /// plain encoder without cross-attention layers.
     public var crossAttentionWidth: Int?
 
-    public var headDim: Int { hiddenSize / heads }
+    /// bert-base's shape.
+    public static let baseTower = TransformerShape(hiddenSize: 768, intermediateSize: 3072, layers: 12, heads: 12,
+                                                   activation: .gelu, layerNormEps: 1e-12)
 
-    public init(hiddenSize: Int = 768, intermediateSize: Int = 3072, layers: Int = 12, heads: Int = 12,
-                activation: Activation = .gelu, layerNormEps: Float = 1e-12, vocabularySize: Int = 30522,
-                maxPositions: Int = 512, typeVocabularySize: Int = 2, crossAttentionWidth: Int? = nil) {
-        self.hiddenSize = hiddenSize
-        self.intermediateSize = intermediateSize
-        self.layers = layers
-        self.heads = heads
-        self.activation = activation
-        self.layerNormEps = layerNormEps
+    public init(tower: TransformerShape = BERTConfig.baseTower, vocabularySize: Int = 30522, maxPositions: Int = 512,
+                typeVocabularySize: Int = 2, crossAttentionWidth: Int? = nil) {
+        self.tower = tower
         self.vocabularySize = vocabularySize
         self.maxPositions = maxPositions
         self.typeVocabularySize = typeVocabularySize
@@ -37,11 +29,7 @@ public struct BERTConfig: Sendable, Equatable {
 
     /// Reads the common BERT keys of `section`, each falling back to `defaults`.
     public init(_ section: ConfigReader, defaults: BERTConfig = BERTConfig()) throws {
-        let shape = try section.transformerShape(defaults: TransformerShape(
-            hiddenSize: defaults.hiddenSize, intermediateSize: defaults.intermediateSize, layers: defaults.layers,
-            heads: defaults.heads, activation: defaults.activation, layerNormEps: defaults.layerNormEps))
-        (hiddenSize, intermediateSize, layers, heads) = (shape.hiddenSize, shape.intermediateSize, shape.layers, shape.heads)
-        (activation, layerNormEps) = (shape.activation, shape.layerNormEps)
+        tower = try section.transformerShape(defaults: defaults.tower)
         vocabularySize = try section.int("vocab_size", default: defaults.vocabularySize, min: 1)
         maxPositions = try section.int("max_position_embeddings", default: defaults.maxPositions, min: 1)
         typeVocabularySize = try section.int("type_vocab_size", default: defaults.typeVocabularySize, min: 0)

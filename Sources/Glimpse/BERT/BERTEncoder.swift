@@ -36,7 +36,7 @@ public struct BERTEncoder: Sendable {
     public init(_ store: WeightStore, prefix: String, config: BERTConfig) throws {
         self.config = config
         let p = prefix.isEmpty ? "" : prefix + "."
-        let d = config.hiddenSize
+        let d = config.tower.hiddenSize
         wordEmbeddings = try store.tensor("\(p)embeddings.word_embeddings.weight", shape: [config.vocabularySize, d])
         positionEmbeddings = try store.tensor("\(p)embeddings.position_embeddings.weight", shape: [config.maxPositions, d])
         if config.typeVocabularySize > 0 {
@@ -45,24 +45,8 @@ public struct BERTEncoder: Sendable {
         } else {
             tokenType0 = nil
         }
-        embeddingNorm = try LayerNorm(store, "\(p)embeddings.LayerNorm", dim: d, eps: config.layerNormEps)
-        layers = try (0 ..< config.layers).map { try BERTLayer(store, "\(p)encoder.layer.\($0)", config) }
-    }
-
-    /// Checks ids and lengths and returns each text's row range in the packed batch.
-    func validate(_ batch: [[Int]], offset: Int = 0) throws -> [Range<Int>] {
-        var start = 0
-        return try batch.map { ids in
-            guard !ids.isEmpty else { throw GlimpseError.invalidArgument("empty token sequence") }
-            guard offset + ids.count <= config.maxPositions else {
-                throw GlimpseError.invalidArgument("token sequence of \(offset + ids.count) exceeds the \(config.maxPositions) positions of this model")
-            }
-            if let bad = ids.first(where: { $0 < 0 || $0 >= config.vocabularySize }) {
-                throw GlimpseError.invalidArgument("token id \(bad) is outside the vocabulary of \(config.vocabularySize)")
-            }
-            defer { start += ids.count }
-            return start ..< start + ids.count
-        }
+        embeddingNorm = try LayerNorm(store, "\(p)embeddings.LayerNorm", dim: d, eps: config.tower.layerNormEps)
+        layers = try (0 ..< config.tower.layers).map { try BERTLayer(store, "\(p)encoder.layer.\($0)", config) }
     }
 
     /// Embedding output for packed texts whose first token sits at position `offset`
@@ -94,7 +78,7 @@ public struct BERTEncoder: Sendable {
     /// image `imageOf[i]`; with `causal`, each token sees only earlier ones.
     public func callAsFunction(_ batch: [[Int]], causal: Bool = false, cross: CrossAttentionMemory? = nil,
                                imageOf: [Int]? = nil) throws -> (states: Tensor, sequences: [Range<Int>]) {
-        let sequences = try validate(batch)
+        let sequences = try packedSequences(batch, vocabularySize: config.vocabularySize, maxPositions: config.maxPositions)
         let images = try imageIndices(imageOf, count: batch.count, cross: cross)
         var x = embed(batch, sequences: sequences, offset: 0)
         for (l, layer) in layers.enumerated() {
@@ -117,7 +101,8 @@ public struct BERTEncoder: Sendable {
         guard batch.allSatisfy({ $0.count == step }), cache.length + step <= cache.capacity else {
             throw GlimpseError.invalidArgument("decoding step of \(step) tokens does not fit the cache (\(cache.length) of \(cache.capacity) used)")
         }
-        let sequences = try validate(batch, offset: cache.length)
+        let sequences = try packedSequences(batch, vocabularySize: config.vocabularySize, maxPositions: config.maxPositions,
+                                            offset: cache.length)
         let images = try imageIndices(cache.imageOf, count: batch.count, cross: cross)
         var x = embed(batch, sequences: sequences, offset: cache.length)
         for (l, layer) in layers.enumerated() {

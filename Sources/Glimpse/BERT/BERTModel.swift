@@ -32,7 +32,7 @@ public final class BERTModel: Sendable {
     /// [CLS] and [SEP] included, as the attention mask has them), L2-normalised unless told not to.
     public func sentenceEmbeddings(_ batch: [[Int]], normalize: Bool = true) throws -> Tensor {
         let (states, sequences) = try encoder(batch)
-        let d = config.hiddenSize
+        let d = config.tower.hiddenSize
         let out = Tensor(zeros: [batch.count, d])
         for (i, range) in sequences.enumerated() {
             let row = out.rows(i ..< i + 1)

@@ -1,35 +1,14 @@
 import Foundation
 import GlimpseCore
 
-/// BLIP's image tower hyper-parameters (`vision_config`); defaults are transformers'
-/// BlipVisionConfig (ViT-B/16 at 384 px).
-public struct BLIPVisionConfig: Sendable, Equatable {
-    public var hiddenSize: Int
-    public var intermediateSize: Int
-    public var layers: Int
-    public var heads: Int
-    public var activation: Activation
-    public var layerNormEps: Float
-    public var imageSize: Int
-    public var patchSize: Int
-    public var channels: Int
+/// BLIP's image tower hyper-parameters (`vision_config`): the shared ViT configuration.
+public typealias BLIPVisionConfig = VisionConfig
 
-    public var gridSize: Int { imageSize / patchSize }
-    /// Patch tokens plus the class token: the image tokens the text side attends to.
-    public var positions: Int { gridSize * gridSize + 1 }
-
-    init(_ section: ConfigReader) throws {
-        let shape = try section.transformerShape(defaults: TransformerShape(
-            hiddenSize: 768, intermediateSize: 3072, layers: 12, heads: 12, activation: .gelu, layerNormEps: 1e-5))
-        (hiddenSize, intermediateSize, layers, heads) = (shape.hiddenSize, shape.intermediateSize, shape.layers, shape.heads)
-        (activation, layerNormEps) = (shape.activation, shape.layerNormEps)
-        imageSize = try section.int("image_size", default: 384, min: 1)
-        patchSize = try section.int("patch_size", default: 16, min: 1)
-        channels = try section.int("num_channels", default: 3, min: 1)
-        guard imageSize % patchSize == 0 else {
-            throw GlimpseError.invalidConfig("\(section.context): image_size \(imageSize) is not a multiple of patch_size \(patchSize)")
-        }
-    }
+extension VisionConfig {
+    /// transformers' BlipVisionConfig defaults (ViT-B/16 at 384 px).
+    public static let blip = VisionConfig(
+        tower: TransformerShape(hiddenSize: 768, intermediateSize: 3072, layers: 12, heads: 12, activation: .gelu, layerNormEps: 1e-5),
+        imageSize: 384, patchSize: 16)
 }
 
 /// BLIP's text side (`text_config`): a BERT with cross-attention to the image tokens, plus
@@ -43,9 +22,9 @@ public struct BLIPTextConfig: Sendable, Equatable {
     public var sepTokenId: Int
 
     init(_ section: ConfigReader, visionWidth: Int) throws {
-        let defaults = BERTConfig(hiddenSize: 768, intermediateSize: 3072, layers: 12, heads: 8, activation: .gelu,
-                                  layerNormEps: 1e-12, vocabularySize: 30524, maxPositions: 512,
-                                  typeVocabularySize: 0, crossAttentionWidth: visionWidth)
+        let defaults = BERTConfig(tower: TransformerShape(hiddenSize: 768, intermediateSize: 3072, layers: 12, heads: 8,
+                                                          activation: .gelu, layerNormEps: 1e-12),
+                                  vocabularySize: 30524, maxPositions: 512, typeVocabularySize: 0, crossAttentionWidth: visionWidth)
         bert = try BERTConfig(section, defaults: defaults)
         bert.typeVocabularySize = 0  // BLIP's text embeddings have no token types
         bosTokenId = try section.int("bos_token_id", default: 30522)
@@ -69,9 +48,10 @@ public struct BLIPConfig: Sendable, Equatable {
 
     public init(reader: ConfigReader) throws {
         try reader.requireModelType("blip", "a BLIP checkpoint")
-        vision = try BLIPVisionConfig(reader.section("vision_config") ?? ConfigReader(values: [:], context: "\(reader.context) › vision_config"))
+        vision = try VisionConfig(reader.section("vision_config") ?? ConfigReader(values: [:], context: "\(reader.context) › vision_config"),
+                                  defaults: .blip)
         text = try BLIPTextConfig(reader.section("text_config") ?? ConfigReader(values: [:], context: "\(reader.context) › text_config"),
-                                  visionWidth: vision.hiddenSize)
+                                  visionWidth: vision.tower.hiddenSize)
         imageTextHiddenSize = try reader.int("image_text_hidden_size", default: 256, min: 1)
         architecture = (reader.values["architectures"] as? [String])?.first
     }

@@ -9,7 +9,7 @@ public final class BLIPCaptioningModel: Sendable {
 
     public init(config: BLIPConfig, weights: WeightStore) throws {
         self.config = config
-        vision = try BLIPVisionTransformer(weights, prefix: "vision_model", config: config.vision)
+        vision = try VisionTransformer(weights, prefix: "vision_model", config: config.vision, names: .blip)
         decoder = try BLIPTextDecoder(weights, prefix: "text_decoder", config: config.text)
     }
 
@@ -36,10 +36,10 @@ public final class BLIPRetrievalModel: Sendable {
 
     public init(config: BLIPConfig, weights: WeightStore) throws {
         self.config = config
-        vision = try BLIPVisionTransformer(weights, prefix: "vision_model", config: config.vision)
+        vision = try VisionTransformer(weights, prefix: "vision_model", config: config.vision, names: .blip)
         textEncoder = try BERTEncoder(weights, prefix: "text_encoder", config: config.text.bert)
-        let e = config.imageTextHiddenSize, dt = config.text.bert.hiddenSize
-        visionProjection = try Linear(weights, "vision_proj", in: config.vision.hiddenSize, out: e)
+        let e = config.imageTextHiddenSize, dt = config.text.bert.tower.hiddenSize
+        visionProjection = try Linear(weights, "vision_proj", in: config.vision.tower.hiddenSize, out: e)
         textProjection = try Linear(weights, "text_proj", in: dt, out: e)
         itmHead = try Linear(weights, "itm_head", in: dt, out: 2)
     }
@@ -75,12 +75,7 @@ public final class BLIPRetrievalModel: Sendable {
     }
 
     private func firstRows(_ states: Tensor, _ sequences: [Range<Int>]) -> Tensor {
-        let d = states.shape[1]
-        let out = Tensor(zeros: [sequences.count, d])
-        for (i, range) in sequences.enumerated() {
-            (out.data + i * d).update(from: states.data + range.lowerBound * d, count: d)
-        }
-        return out
+        states.gatherRows(sequences.map(\.lowerBound))
     }
 }
 

@@ -10,10 +10,10 @@ struct BLIPLMHead: Sendable {
     let decoder: Linear
 
     init(_ store: WeightStore, _ prefix: String, config: BERTConfig, tiedEmbeddings: Tensor) throws {
-        let d = config.hiddenSize, v = config.vocabularySize
+        let d = config.tower.hiddenSize, v = config.vocabularySize
         dense = try Linear(store, "\(prefix).transform.dense", in: d, out: d)
-        norm = try LayerNorm(store, "\(prefix).transform.LayerNorm", dim: d, eps: config.layerNormEps)
-        activation = config.activation
+        norm = try LayerNorm(store, "\(prefix).transform.LayerNorm", dim: d, eps: config.tower.layerNormEps)
+        activation = config.tower.activation
         let weight = try store.optionalTensor("\(prefix).decoder.weight", shape: [v, d]) ?? tiedEmbeddings
         guard let bias = try store.optionalTensor("\(prefix).bias", shape: [v])
             ?? store.optionalTensor("\(prefix).decoder.bias", shape: [v]) else {
@@ -53,19 +53,14 @@ public struct BLIPTextDecoder: Sendable {
     public func step(_ batch: [[Int]], cache: BERTCache, cross: CrossAttentionMemory) throws -> Tensor {
         let states = try bert.decode(batch, cache: cache, cross: cross)
         let step = batch.first?.count ?? 0
-        let d = config.bert.hiddenSize
         if step == 1 { return head(states) }
         // Only the last position's logits are needed: skip the vocabulary GEMM for the rest.
-        let last = Tensor(zeros: [batch.count, d])
-        for s in 0 ..< batch.count {
-            (last.data + s * d).update(from: states.data + ((s + 1) * step - 1) * d, count: d)
-        }
-        return head(last)
+        return head(states.gatherRows((0 ..< batch.count).map { ($0 + 1) * step - 1 }))
     }
 
     /// A cache for `imageOf.count` sequences of at most `capacity` tokens.
     public func makeCache(imageOf: [Int], capacity: Int) -> BERTCache {
-        BERTCache(layers: config.bert.layers, hidden: config.bert.hiddenSize, imageOf: imageOf, capacity: capacity)
+        BERTCache(layers: config.bert.tower.layers, hidden: config.bert.tower.hiddenSize, imageOf: imageOf, capacity: capacity)
     }
 }
 

@@ -35,32 +35,15 @@ public struct CLIPTextConfig: Sendable, Equatable {
     }
 }
 
-public struct CLIPVisionConfig: Sendable, Equatable {
-    public var tower: CLIPTowerConfig
-    public var imageSize: Int
-    public var patchSize: Int
-    public var channels: Int
+/// A CLIP image tower's configuration: the shared ViT configuration.
+public typealias CLIPVisionConfig = VisionConfig
 
-    public var gridSize: Int { imageSize / patchSize }
-    public var positions: Int { gridSize * gridSize + 1 }
-
-    init(tower: CLIPTowerConfig, imageSize: Int, patchSize: Int) {
-        self.tower = tower
-        self.imageSize = imageSize
-        self.patchSize = patchSize
-        channels = 3
-    }
-
-    /// `imageSize` is the default when the config omits it (224 for CLIP, 768 for OWL-ViT).
-    init(_ section: ConfigReader, imageSize defaultSize: Int = 224) throws {
-        tower = try section.transformerShape(defaults: .init(hiddenSize: 768, intermediateSize: 3072, layers: 12, heads: 12,
-                                                              activation: .quickGelu, layerNormEps: 1e-5))
-        imageSize = try section.int("image_size", default: defaultSize, min: 1)
-        patchSize = try section.int("patch_size", default: 32, min: 1)
-        channels = try section.int("num_channels", default: 3, min: 1)
-        guard imageSize % patchSize == 0 else {
-            throw GlimpseError.invalidConfig("\(section.context): image_size \(imageSize) is not a multiple of patch_size \(patchSize)")
-        }
+extension VisionConfig {
+    /// transformers' CLIPVisionConfig defaults (ViT-B/32); `imageSize` is 224 for CLIP, 768 for OWL-ViT.
+    public static func clip(imageSize: Int = 224) -> VisionConfig {
+        VisionConfig(tower: .init(hiddenSize: 768, intermediateSize: 3072, layers: 12, heads: 12,
+                                  activation: .quickGelu, layerNormEps: 1e-5),
+                     imageSize: imageSize, patchSize: 32)
     }
 }
 
@@ -73,7 +56,7 @@ public struct CLIPConfig: Sendable, Equatable {
     public init(reader: ConfigReader) throws {
         try reader.requireModelType("clip", "a CLIP checkpoint")
         text = try CLIPTextConfig(Self.tower(reader, "text_config"))
-        vision = try CLIPVisionConfig(Self.tower(reader, "vision_config"))
+        vision = try VisionConfig(Self.tower(reader, "vision_config"), defaults: .clip())
         projectionDim = try reader.int("projection_dim", default: 512, min: 1)
     }
 

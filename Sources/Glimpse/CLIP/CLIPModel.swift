@@ -12,7 +12,7 @@ public protocol CLIPImageEncoder: Sendable {
 
 /// A ViT image tower and the linear projection into the shared embedding space.
 public struct ProjectedVisionTransformer: CLIPImageEncoder {
-    public let transformer: CLIPVisionTransformer
+    public let transformer: VisionTransformer
     let projection: Linear
 
     public var imageSize: Int { transformer.config.imageSize }
@@ -36,7 +36,7 @@ public final class CLIPModel: Sendable {
     public let embeddingDim: Int
 
     /// The vision transformer, for ViT models.
-    public var vision: CLIPVisionTransformer? { (image as? ProjectedVisionTransformer)?.transformer }
+    public var vision: VisionTransformer? { (image as? ProjectedVisionTransformer)?.transformer }
 
     init(image: any CLIPImageEncoder, text: CLIPTextTransformer, textProjection: Linear, logitScale: Float) {
         self.image = image
@@ -48,7 +48,7 @@ public final class CLIPModel: Sendable {
 
     /// A Hugging Face `CLIPModel` state dict.
     public convenience init(config: CLIPConfig, weights: WeightStore) throws {
-        let vision = try CLIPVisionTransformer(weights, prefix: "vision_model", config: config.vision)
+        let vision = try VisionTransformer(weights, prefix: "vision_model", config: config.vision, names: .clip)
         let visualProjection = try Linear(weights, "visual_projection", in: config.vision.tower.hiddenSize,
                                           out: config.projectionDim, bias: false)
         self.init(image: ProjectedVisionTransformer(transformer: vision, projection: visualProjection),

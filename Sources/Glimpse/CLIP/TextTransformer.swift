@@ -9,7 +9,7 @@ public struct CLIPTextTransformer: Sendable {
     public let config: CLIPTextConfig
     let tokenEmbedding: Tensor      // [vocab, hidden]
     let positionEmbedding: Tensor   // [maxPositions, hidden]
-    let encoder: CLIPEncoder
+    let encoder: PreNormEncoder
     let finalNorm: LayerNorm
 
     public init(_ store: WeightStore, prefix: String, config: CLIPTextConfig) throws {
@@ -17,29 +17,13 @@ public struct CLIPTextTransformer: Sendable {
         let d = config.tower.hiddenSize
         tokenEmbedding = try store.tensor("\(prefix).embeddings.token_embedding.weight", shape: [config.vocabularySize, d])
         positionEmbedding = try store.tensor("\(prefix).embeddings.position_embedding.weight", shape: [config.maxPositions, d])
-        encoder = try CLIPEncoder(store, "\(prefix).encoder", config.tower)
+        encoder = try PreNormEncoder(store, "\(prefix).encoder", config.tower)
         finalNorm = try LayerNorm(store, "\(prefix).final_layer_norm", dim: d, eps: config.tower.layerNormEps)
-    }
-
-    /// Checks ids against the vocabulary and context; returns each text's rows when packed.
-    func validate(_ batch: [[Int]]) throws -> [Range<Int>] {
-        var start = 0
-        return try batch.map { ids in
-            guard !ids.isEmpty else { throw GlimpseError.invalidArgument("empty token sequence") }
-            guard ids.count <= config.maxPositions else {
-                throw GlimpseError.invalidArgument("token sequence of \(ids.count) exceeds the \(config.maxPositions) positions of this model")
-            }
-            if let bad = ids.first(where: { $0 < 0 || $0 >= config.vocabularySize }) {
-                throw GlimpseError.invalidArgument("token id \(bad) is outside the vocabulary of \(config.vocabularySize)")
-            }
-            defer { start += ids.count }
-            return start ..< start + ids.count
-        }
     }
 
     /// Encoder output before the final LN, packed [Σ lengths, hidden].
     private func encode(_ batch: [[Int]]) throws -> (states: Tensor, sequences: [Range<Int>]) {
-        let sequences = try validate(batch)
+        let sequences = try packedSequences(batch, vocabularySize: config.vocabularySize, maxPositions: config.maxPositions)
         let tokens = embeddingLookup(tokenEmbedding, ids: batch.flatMap { $0 })
         for range in sequences {
             addInPlace(tokens.rows(range), positionEmbedding.rows(0 ..< range.count))
@@ -68,12 +52,7 @@ public struct CLIPTextTransformer: Sendable {
     /// The pooled text representation [B, hidden].
     public func pooled(_ batch: [[Int]]) throws -> Tensor {
         let (hidden, sequences) = try encode(batch)
-        let d = config.tower.hiddenSize
-        let out = Tensor(zeros: [batch.count, d])
-        for (i, ids) in batch.enumerated() {
-            let row = sequences[i].lowerBound + poolingIndex(ids)
-            (out.data + i * d).update(from: hidden.data + row * d, count: d)
-        }
-        return finalNorm(out)  // row-wise, so normalising only the pooled rows is exact
+        let rows = zip(batch, sequences).map { ids, range in range.lowerBound + poolingIndex(ids) }
+        return finalNorm(hidden.gatherRows(rows))  // row-wise, so normalising only the pooled rows is exact
     }
 }

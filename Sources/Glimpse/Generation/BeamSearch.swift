@@ -6,8 +6,8 @@ import GlimpseCore
 /// in EOS or at max length among the first K become finished hypotheses (score / new
 /// tokens^length_penalty), the best K unfinished keep running. The -1e9 sentinels are the
 /// reference's own, in fp32, so ties and exclusions fall the same way.
-struct BeamSearch {
-    let decoder: TokenDecoder
+struct BeamSearch<Decoder: TokenDecoder> {
+    let decoder: Decoder
     let options: GenerationOptions
     let processors: LogitsProcessors
     let eos: Int

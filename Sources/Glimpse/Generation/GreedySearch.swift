@@ -4,8 +4,8 @@ import GlimpseCore
 /// Greedy decoding and sampling (transformers' `_sample`): one slot per returned sequence,
 /// each step the processed scores pick (argmax) or draw the next token. Finished slots are
 /// dropped from the cache, so the batch shrinks as captions end.
-struct GreedySearch {
-    let decoder: TokenDecoder
+struct GreedySearch<Decoder: TokenDecoder> {
+    let decoder: Decoder
     let options: GenerationOptions
     let processors: LogitsProcessors
     let eos: Int

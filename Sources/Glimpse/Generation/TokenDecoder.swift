@@ -1,21 +1,30 @@
 import Foundation
 import GlimpseCore
 
+/// The state a decoder keeps between steps for a batch of sequences ("slots"): whatever the
+/// model caches (BERT's past keys and values), reordered as the search keeps, copies and
+/// drops sequences. A reference type: each step appends to it in place.
+public protocol DecoderCache: AnyObject {
+    /// Keeps slot `sources[i]` as the new slot i (a source may appear several times).
+    func reorder(_ sources: [Int])
+}
+
 /// What the search algorithms need from a model: a cache per batch of sequences, and the
 /// next-token logits [slots, vocabulary] after appending tokens to every slot.
 public protocol TokenDecoder {
+    associatedtype Cache: DecoderCache
     var vocabularySize: Int { get }
     var maxPositions: Int { get }
     /// A cache whose slot i decodes for input (image) `inputOf[i]`.
-    func makeCache(inputOf: [Int], capacity: Int) -> BERTCache
-    func step(_ tokens: [[Int]], cache: BERTCache) throws -> Tensor
+    func makeCache(inputOf: [Int], capacity: Int) -> Cache
+    func step(_ tokens: [[Int]], cache: Cache) throws -> Tensor
 }
 
 /// Entry point: greedy, beam search or sampling, chosen by the options.
 public enum Generator {
     /// Generates `options.numReturnSequences` sequences for each of `inputs` inputs, every one
     /// starting from `prompt` (e.g. [DEC] or [DEC] a picture of) and stopping at `eos`.
-    public static func generate(_ decoder: TokenDecoder, inputs: Int, prompt: [Int], eos: Int,
+    public static func generate<Decoder: TokenDecoder>(_ decoder: Decoder, inputs: Int, prompt: [Int], eos: Int,
                                 options: GenerationOptions) throws -> [[GeneratedSequence]] {
         try options.validate()
         guard !prompt.isEmpty else { throw GlimpseError.invalidArgument("generation needs at least one start token") }

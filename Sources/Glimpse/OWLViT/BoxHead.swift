@@ -44,9 +44,10 @@ public struct BoxHead: Sendable {
         activateInPlace(hidden1, .gelu)
         let boxes = dense2(hidden1)
         let n = bias.count
-        let out = boxes.data
-        for i in 0..<boxes.count {
-            out[i] = 1 / (1 + Foundation.exp(-(out[i] + bias[i % n])))
+        boxes.withUnsafeMutableBufferPointer { out in
+            for i in 0 ..< out.count {
+                out[i] = 1 / (1 + Foundation.exp(-(out[i] + bias[i % n])))
+            }
         }
         return boxes
     }

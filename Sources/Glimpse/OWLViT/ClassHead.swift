@@ -25,12 +25,14 @@ public struct ClassHead: Sendable {
     public static func normalized(_ x: Tensor) -> Tensor {
         let out = x.copy()
         let cols = x.shape[x.rank - 1]
-        for r in 0 ..< x.count / cols {
-            let row = out.data + r * cols
-            var sum: Float = 0
-            for c in 0..<cols { sum += row[c] * row[c] }
-            let scale = 1 / (sum.squareRoot() + 1e-6)
-            for c in 0..<cols { row[c] *= scale }
+        out.withUnsafeMutableBufferPointer { values in
+            for r in 0 ..< values.count / cols {
+                let row = values[r * cols ..< (r + 1) * cols]
+                var sum: Float = 0
+                for v in row { sum += v * v }
+                let scale = 1 / (sum.squareRoot() + 1e-6)
+                for c in row.indices { values[c] *= scale }
+            }
         }
         return out
     }
@@ -41,14 +43,16 @@ public struct ClassHead: Sendable {
     public func logits(features: Tensor, queries: Tensor, mask: [Bool]? = nil) -> (logits: Tensor, classEmbeddings: Tensor) {
         let classEmbeddings = Self.normalized(embeddings(features))
         let logits = matmulTransposed(classEmbeddings, Self.normalized(queries))
-        let shift = logitShift(features), scale = logitScale(features)
+        let shift = logitShift(features).scalars, scale = logitScale(features).scalars   // one per row
         let q = logits.shape[1]
-        for r in 0 ..< logits.shape[0] {
-            let s = scale.data[r]
-            let factor = s > 0 ? s + 1 : Foundation.expm1(s) + 1  // elu(s) + 1
-            for j in 0..<q {
-                let i = r * q + j
-                logits.data[i] = mask.map { $0[j] } ?? true ? (logits.data[i] + shift.data[r]) * factor : Self.maskedLogit
+        logits.withUnsafeMutableBufferPointer { values in
+            for r in 0 ..< logits.shape[0] {
+                let s = scale[r]
+                let factor = s > 0 ? s + 1 : Foundation.expm1(s) + 1  // elu(s) + 1
+                for j in 0 ..< q {
+                    let i = r * q + j
+                    values[i] = mask.map { $0[j] } ?? true ? (values[i] + shift[r]) * factor : Self.maskedLogit
+                }
             }
         }
         return (logits, classEmbeddings)

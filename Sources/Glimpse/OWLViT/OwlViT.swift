@@ -91,7 +91,7 @@ public final class OwlViT: Sendable {
         let map = try featureMap(images)
         let boxes = model.boxes(map)
         let dim = model.config.projectionDim
-        let embeddings = Tensor(zeros: [images.count, dim])
+        var picked: [Tensor] = []
         var patches: [Int] = []
         for i in 0..<images.count {
             let classEmbeddings = model.classHead.embeddings(map.image(i))
@@ -99,10 +99,11 @@ public final class OwlViT: Sendable {
             guard let p = OwlViTPostprocessing.imageQueryIndex(classEmbeddings: classEmbeddings, boxes: rows) else {
                 throw GlimpseError.invalidArgument("query image \(labels[i]): no predicted box overlaps the image enough to serve as a query")
             }
-            (embeddings.data + i * dim).update(from: classEmbeddings.data + p * dim, count: dim)
+            picked.append(classEmbeddings.gatherRows([p]))
             patches.append(p)
         }
-        return OwlViTQueries(kind: .image, labels: labels, embeddings: embeddings, queryPatches: patches)
+        return OwlViTQueries(kind: .image, labels: labels, embeddings: Tensor.concatenatingRows(picked, rowShape: [dim]),
+                             queryPatches: patches)
     }
 
     /// Pixel scale of normalised boxes: OWL-ViT squashes images, so x spans the width and

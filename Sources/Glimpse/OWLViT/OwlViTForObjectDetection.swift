@@ -23,7 +23,7 @@ public struct OwlViTFeatureMap: Sendable {
 /// (`owlvit.vision_model…`, `box_head…`, `class_head…`, `layer_norm`).
 public final class OwlViTForObjectDetection: Sendable {
     public let config: OwlViTConfig
-    public let vision: CLIPVisionTransformer
+    public let vision: VisionTransformer
     public let text: CLIPTextTransformer
     let textProjection: Linear
     let layerNorm: LayerNorm
@@ -33,7 +33,7 @@ public final class OwlViTForObjectDetection: Sendable {
     public init(config: OwlViTConfig, weights: WeightStore, prefix: String = "owlvit") throws {
         self.config = config
         let width = config.vision.tower.hiddenSize
-        vision = try CLIPVisionTransformer(weights, prefix: "\(prefix).vision_model", config: config.vision, preNormName: "pre_layernorm")
+        vision = try VisionTransformer(weights, prefix: "\(prefix).vision_model", config: config.vision, names: .owlViT)
         text = try CLIPTextTransformer(weights, prefix: "\(prefix).text_model", config: config.text)
         textProjection = try Linear(weights, "\(prefix).text_projection", in: config.text.tower.hiddenSize,
                                     out: config.projectionDim, bias: false)
@@ -49,17 +49,11 @@ public final class OwlViTForObjectDetection: Sendable {
     /// The reference's `image_embedder`: post-LN on every token, patch tokens times the class
     /// token, then the detection layer norm. Pixels [B, C, S, S].
     public func featureMap(pixels: Tensor) throws -> OwlViTFeatureMap {
-        let hidden = vision.postNorm(try vision.hiddenStates(pixels))
-        let batch = pixels.shape[0], d = config.vision.tower.hiddenSize
-        let tokens = config.vision.positions, patches = tokens - 1
-        let merged = Tensor(zeros: [batch * patches, d])
-        for b in 0..<batch {
-            let cls = hidden.data + b * tokens * d
-            for p in 0..<patches {
-                let src = cls + (p + 1) * d, dst = merged.data + (b * patches + p) * d
-                for c in 0..<d { dst[c] = src[c] * cls[c] }
-            }
-        }
+        let hidden = try vision(pixels)
+        let batch = pixels.shape[0], tokens = config.vision.positions, patches = tokens - 1
+        // Row i of the result is patch i % patches of image i / patches, times that image's class token.
+        let merged = hidden.gatherRows((0 ..< batch * patches).map { $0 / patches * tokens + $0 % patches + 1 })
+        multiplyInPlace(merged, hidden.gatherRows((0 ..< batch * patches).map { $0 / patches * tokens }))
         return OwlViTFeatureMap(features: layerNorm(merged), images: batch, patches: patches)
     }
 

@@ -70,20 +70,25 @@ struct AttentionPool2d: Sendable {
         let (batch, dim, cells) = (x.shape[0], x.shape[1], x.shape[2] * x.shape[3])
         let n = cells + 1
         let tokens = Tensor(zeros: [batch * n, dim])
-        for b in 0..<batch {
-            let grid = x.data + b * dim * cells, rows = tokens.data + b * n * dim
-            for ch in 0..<dim {
-                var sum: Float = 0
-                for i in 0..<cells {
-                    rows[(i + 1) * dim + ch] = grid[ch * cells + i]
-                    sum += grid[ch * cells + i]
+        // Image b's rows: the grid's mean, then each cell's channels (the grid transposed).
+        tokens.withUnsafeMutableBufferPointer { rows in
+            x.withUnsafeBufferPointer { grid in
+                for b in 0..<batch {
+                    let image = b * dim * cells, first = b * n * dim
+                    for ch in 0..<dim {
+                        var sum: Float = 0
+                        for i in 0..<cells {
+                            let value = grid[image + ch * cells + i]
+                            rows[first + (i + 1) * dim + ch] = value
+                            sum += value
+                        }
+                        rows[first + ch] = sum / Float(cells)
+                    }
                 }
-                rows[ch] = sum / Float(cells)
             }
-            addInPlace(tokens.rows(b * n ..< (b + 1) * n), positionEmbedding)
         }
-        let queries = Tensor(zeros: [batch, dim])
-        for b in 0..<batch { (queries.data + b * dim).update(from: tokens.data + b * n * dim, count: dim) }
+        for b in 0..<batch { addInPlace(tokens.rows(b * n ..< (b + 1) * n), positionEmbedding) }
+        let queries = tokens.gatherRows((0..<batch).map { $0 * n })
         let pooled = attention(query: q(queries), key: k(tokens), value: v(tokens), heads: heads,
                                querySequences: (0..<batch).map { $0 ..< $0 + 1 },
                                keySequences: (0..<batch).map { $0 * n ..< ($0 + 1) * n }, causal: false)
