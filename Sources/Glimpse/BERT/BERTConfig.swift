@@ -42,9 +42,9 @@ public struct BERTConfig: Sendable, Equatable {
             heads: defaults.heads, activation: defaults.activation, layerNormEps: defaults.layerNormEps))
         (hiddenSize, intermediateSize, layers, heads) = (shape.hiddenSize, shape.intermediateSize, shape.layers, shape.heads)
         (activation, layerNormEps) = (shape.activation, shape.layerNormEps)
-        vocabularySize = try section.int("vocab_size", default: defaults.vocabularySize, min: 1)
-        maxPositions = try section.int("max_position_embeddings", default: defaults.maxPositions, min: 1)
-        typeVocabularySize = try section.int("type_vocab_size", default: defaults.typeVocabularySize, min: 0)
+        vocabularySize = try section.dimension("vocab_size", default: defaults.vocabularySize)
+        maxPositions = try section.dimension("max_position_embeddings", default: defaults.maxPositions)
+        typeVocabularySize = try section.count("type_vocab_size", default: defaults.typeVocabularySize)
         crossAttentionWidth = defaults.crossAttentionWidth
         if section.contains("position_embedding_type") {
             let kind = try section.string("position_embedding_type")

@@ -23,9 +23,9 @@ public struct BLIPVisionConfig: Sendable, Equatable {
             hiddenSize: 768, intermediateSize: 3072, layers: 12, heads: 12, activation: .gelu, layerNormEps: 1e-5))
         (hiddenSize, intermediateSize, layers, heads) = (shape.hiddenSize, shape.intermediateSize, shape.layers, shape.heads)
         (activation, layerNormEps) = (shape.activation, shape.layerNormEps)
-        imageSize = try section.int("image_size", default: 384, min: 1)
-        patchSize = try section.int("patch_size", default: 16, min: 1)
-        channels = try section.int("num_channels", default: 3, min: 1)
+        imageSize = try section.dimension("image_size", default: 384)
+        patchSize = try section.dimension("patch_size", default: 16)
+        channels = try section.dimension("num_channels", default: 3)
         guard imageSize % patchSize == 0 else {
             throw GlimpseError.invalidConfig("\(section.context): image_size \(imageSize) is not a multiple of patch_size \(patchSize)")
         }
@@ -72,7 +72,7 @@ public struct BLIPConfig: Sendable, Equatable {
         vision = try BLIPVisionConfig(reader.section("vision_config") ?? ConfigReader(values: [:], context: "\(reader.context) › vision_config"))
         text = try BLIPTextConfig(reader.section("text_config") ?? ConfigReader(values: [:], context: "\(reader.context) › text_config"),
                                   visionWidth: vision.hiddenSize)
-        imageTextHiddenSize = try reader.int("image_text_hidden_size", default: 256, min: 1)
+        imageTextHiddenSize = try reader.dimension("image_text_hidden_size", default: 256)
         architecture = (reader.values["architectures"] as? [String])?.first
     }
 }

@@ -20,8 +20,8 @@ public struct CLIPTextConfig: Sendable, Equatable {
     init(_ section: ConfigReader, maxPositions defaultPositions: Int = 77) throws {
         tower = try section.transformerShape(defaults: .init(hiddenSize: 512, intermediateSize: 2048, layers: 12, heads: 8,
                                                               activation: .quickGelu, layerNormEps: 1e-5))
-        vocabularySize = try section.int("vocab_size", default: 49408, min: 1)
-        maxPositions = try section.int("max_position_embeddings", default: defaultPositions, min: 1)
+        vocabularySize = try section.dimension("vocab_size", default: 49408)
+        maxPositions = try section.dimension("max_position_embeddings", default: defaultPositions)
         eosTokenId = try section.int("eos_token_id", default: 49407)
         poolsAtArgmax = eosTokenId == 2
     }
@@ -55,9 +55,9 @@ public struct CLIPVisionConfig: Sendable, Equatable {
     init(_ section: ConfigReader, imageSize defaultSize: Int = 224) throws {
         tower = try section.transformerShape(defaults: .init(hiddenSize: 768, intermediateSize: 3072, layers: 12, heads: 12,
                                                               activation: .quickGelu, layerNormEps: 1e-5))
-        imageSize = try section.int("image_size", default: defaultSize, min: 1)
-        patchSize = try section.int("patch_size", default: 32, min: 1)
-        channels = try section.int("num_channels", default: 3, min: 1)
+        imageSize = try section.dimension("image_size", default: defaultSize)
+        patchSize = try section.dimension("patch_size", default: 32)
+        channels = try section.dimension("num_channels", default: 3)
         guard imageSize % patchSize == 0 else {
             throw GlimpseError.invalidConfig("\(section.context): image_size \(imageSize) is not a multiple of patch_size \(patchSize)")
         }
@@ -74,7 +74,7 @@ public struct CLIPConfig: Sendable, Equatable {
         try reader.requireModelType("clip", "a CLIP checkpoint")
         text = try CLIPTextConfig(Self.tower(reader, "text_config"))
         vision = try CLIPVisionConfig(Self.tower(reader, "vision_config"))
-        projectionDim = try reader.int("projection_dim", default: 512, min: 1)
+        projectionDim = try reader.dimension("projection_dim", default: 512)
     }
 
     public init(contentsOf url: URL) throws {
