@@ -23,6 +23,9 @@ public enum Limits {
     public static let hubFileBytes: Int64 = 64 << 30
     /// Nesting of containers in a PyTorch pickle (real state dicts nest a handful deep).
     public static let pickleDepth = 256
+    /// Elements of one tensor whose shape comes from a file (2^34 fp32 values = 64 GiB, past
+    /// any single weight or activation of a real model); larger shapes are refused, not allocated.
+    public static let tensorElements = 1 << 34
 
     // Model configurations.
     /// Any width, length or count in a model config (hidden size, layers, vocabulary, image

@@ -13,7 +13,8 @@ public final class MappedFile: @unchecked Sendable {
 
     public init(path: String) throws {
         self.path = path
-        let fd = open(path, O_RDONLY)
+        // O_NONBLOCK: opening a FIFO must not wait for a writer; fstat below refuses it.
+        let fd = open(path, O_RDONLY | O_NONBLOCK)
         guard fd >= 0 else {
             if errno == ENOENT { throw GlimpseError.fileNotFound(path: path, what: "file") }
             throw GlimpseError.invalidFile(path: path, reason: "cannot open (\(String(cString: strerror(errno))))")
@@ -24,7 +25,8 @@ public final class MappedFile: @unchecked Sendable {
             throw GlimpseError.invalidFile(path: path, reason: "cannot stat")
         }
         guard (info.st_mode & S_IFMT) == S_IFREG else {
-            throw GlimpseError.invalidFile(path: path, reason: "not a regular file")
+            throw GlimpseError.invalidFile(path: path, reason: (info.st_mode & S_IFMT) == S_IFDIR
+                ? "is a directory, not a checkpoint file" : "is not a regular file (a FIFO, device or socket), so it cannot be a checkpoint")
         }
         size = Int(info.st_size)
         if size == 0 {

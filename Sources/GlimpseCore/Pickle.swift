@@ -1,10 +1,12 @@
 import Foundation
 
-/// A value built by `RestrictedUnpickler`. Lists and dicts are reference boxes because the
-/// pickle machine fills them after they are memoised (APPENDS/SETITEMS on a memo entry).
-public indirect enum PickleValue {
+/// A value built by `RestrictedUnpickler`. Containers are reference boxes: lists and dicts
+/// because the pickle machine fills them after they are memoised (APPENDS/SETITEMS on a memo
+/// entry), and all three so that freeing a deeply nested value never recurses (see
+/// `PickleTeardown`).
+public enum PickleValue {
     case none, bool(Bool), int(Int), float(Double), string(String), bytes([UInt8])
-    case tuple([PickleValue])
+    case tuple(PickleTuple)
     case list(PickleList)
     case dict(PickleDict)
     /// An allow-listed global (module, name), callable only through `REDUCE` as handled below.
@@ -29,15 +31,78 @@ public indirect enum PickleValue {
         case .tensor: return "tensor"
         }
     }
+
+    /// Containers nested in this value, itself included (0 for a scalar).
+    var depth: Int {
+        switch self {
+        case .tuple(let t): return t.depth
+        case .list(let l): return l.depth
+        case .dict(let d): return d.depth
+        default: return 0
+        }
+    }
+
+    /// The depth of a container holding `items`.
+    static func depth(holding items: [PickleValue]) -> Int { 1 + (items.lazy.map(\.depth).max() ?? 0) }
 }
 
-public final class PickleList { public var items: [PickleValue] = [] }
+public final class PickleTuple {
+    public private(set) var items: [PickleValue]
+    let depth: Int
+    init(_ items: [PickleValue]) { self.items = items; depth = PickleValue.depth(holding: items) }
+    deinit { PickleTeardown.release(&items) }
+}
+
+public final class PickleList {
+    public internal(set) var items: [PickleValue] = []
+    var depth = 1
+    deinit { PickleTeardown.release(&items) }
+}
 
 /// Insertion-ordered, as Python dicts and OrderedDict are.
 public final class PickleDict {
-    public var items: [(key: PickleValue, value: PickleValue)] = []
+    public internal(set) var items: [(key: PickleValue, value: PickleValue)] = []
+    var depth = 1
     public subscript(key: String) -> PickleValue? {
         items.last { if case .string(key) = $0.key { return true } else { return false } }?.value
+    }
+    deinit {
+        var flat: [PickleValue] = []
+        flat.reserveCapacity(items.count * 2)
+        for (key, value) in items { flat.append(key); flat.append(value) }
+        items = []
+        PickleTeardown.release(&flat)
+    }
+}
+
+/// Frees nested pickle values without recursion. Freeing a container frees its children,
+/// whose deinit would free theirs, one stack frame per level: a 60 KB pickle nesting 60,000
+/// tuples would overflow the stack. Instead a container's deinit moves its children onto a
+/// per-thread queue; only the outermost deinit drains it, and a child freed while draining
+/// just adds its own children, so the depth of the stack stays constant.
+enum PickleTeardown {
+    final class Queue {
+        var pending: [[PickleValue]] = []
+        var draining = false
+    }
+    private static let key = "glimpse.pickle.teardown"
+
+    static func release(_ items: inout [PickleValue]) {
+        guard !items.isEmpty else { return }
+        let queue: Queue
+        if let existing = Thread.current.threadDictionary[key] as? Queue { queue = existing } else {
+            queue = Queue()
+            Thread.current.threadDictionary[key] = queue
+        }
+        // Moved, not copied: the children must be owned by the queue alone.
+        queue.pending.append([])
+        swap(&queue.pending[queue.pending.count - 1], &items)
+        guard !queue.draining else { return }
+        queue.draining = true
+        while var batch = queue.pending.popLast() {
+            batch.removeAll()  // frees the children; nested containers enqueue theirs
+        }
+        queue.draining = false
     }
 }
 
@@ -114,6 +179,16 @@ public struct RestrictedUnpickler {
             return Array(stack[mark...])
         }
         func string(_ count: Int) throws -> String { String(decoding: try take(count), as: UTF8.self) }
+        /// A container of `depth` (or one grown to it) must stay within `Limits.pickleDepth`.
+        func nest(_ depth: Int, at position: Int) throws {
+            guard depth <= Limits.pickleDepth else {
+                throw fail("containers nest \(depth) deep, more than the \(Limits.pickleDepth) a checkpoint may have", at: position)
+            }
+        }
+        func tuple(_ items: [PickleValue], at position: Int) throws -> PickleValue {
+            try nest(PickleValue.depth(holding: items), at: position)
+            return .tuple(PickleTuple(items))
+        }
         func global(_ module: String, _ name: String, at position: Int) throws -> PickleValue {
             let full = "\(module).\(name)"
             if module == "torch", Self.storageTypes[name] != nil { return .global(module, name) }
@@ -163,32 +238,43 @@ public struct RestrictedUnpickler {
             case 0x43: stack.append(.bytes(Array(try take(uint(1)))))   // SHORT_BINBYTES
             case 0x42: stack.append(.bytes(Array(try take(uint(4)))))   // BINBYTES
             case 0x8E: stack.append(.bytes(Array(try take(uint(8)))))   // BINBYTES8
-            case 0x29: stack.append(.tuple([]))                         // EMPTY_TUPLE
+            case 0x29: stack.append(.tuple(PickleTuple([])))            // EMPTY_TUPLE
             case 0x85, 0x86, 0x87:                                      // TUPLE1-3
                 let k = Int(op - 0x84)
                 guard stack.count >= k else { throw fail("stack underflow", at: at) }
                 let items = Array(stack.suffix(k))
                 stack.removeLast(k)
-                stack.append(.tuple(items))
-            case 0x74: stack.append(.tuple(try popMark()))              // TUPLE
+                stack.append(try tuple(items, at: at))
+            case 0x74: stack.append(try tuple(popMark(), at: at))       // TUPLE
             case 0x5D: stack.append(.list(PickleList()))                // EMPTY_LIST
-            case 0x6C: let list = PickleList(); list.items = try popMark(); stack.append(.list(list))
+            case 0x6C:                                                  // LIST
+                let list = PickleList()
+                list.items = try popMark()
+                list.depth = PickleValue.depth(holding: list.items)
+                try nest(list.depth, at: at)
+                stack.append(.list(list))
             case 0x7D: stack.append(.dict(PickleDict()))                // EMPTY_DICT
             case 0x64:                                                  // DICT
                 let items = try popMark()
                 guard items.count % 2 == 0 else { throw fail("DICT with an odd number of items", at: at) }
                 let dict = PickleDict()
                 for i in stride(from: 0, to: items.count, by: 2) { dict.items.append((items[i], items[i + 1])) }
+                dict.depth = PickleValue.depth(holding: items)
+                try nest(dict.depth, at: at)
                 stack.append(.dict(dict))
             case 0x61, 0x65:                                            // APPEND, APPENDS
                 let items = op == 0x61 ? [try pop()] : try popMark()
                 guard case .list(let list)? = stack.last else { throw fail("APPEND to a \(stack.last?.typeName ?? "nothing")", at: at) }
+                list.depth = max(list.depth, PickleValue.depth(holding: items))
+                try nest(list.depth, at: at)
                 list.items += items
             case 0x73, 0x75:                                            // SETITEM, SETITEMS
                 var items: [PickleValue]
                 if op == 0x73 { let value = try pop(); items = [try pop(), value] } else { items = try popMark() }
                 guard items.count % 2 == 0 else { throw fail("SETITEMS with an odd number of items", at: at) }
                 guard case .dict(let dict)? = stack.last else { throw fail("SETITEM on a \(stack.last?.typeName ?? "nothing")", at: at) }
+                dict.depth = max(dict.depth, PickleValue.depth(holding: items))
+                try nest(dict.depth, at: at)
                 for i in stride(from: 0, to: items.count, by: 2) { dict.items.append((items[i], items[i + 1])) }
             case 0x71, 0x72:                                            // BINPUT, LONG_BINPUT
                 let key = try uint(op == 0x71 ? 1 : 4)
@@ -236,7 +322,7 @@ public struct RestrictedUnpickler {
     }
 
     private func persistent(_ pid: PickleValue, at: Int) throws -> PickleValue {
-        guard case .tuple(let t) = pid, t.count == 5, case .string("storage") = t[0],
+        guard case .tuple(let box) = pid, case let t = box.items, t.count == 5, case .string("storage") = t[0],
               case .global("torch", let type) = t[1], case .string(let key) = t[2], case .int(let numel) = t[4], numel >= 0 else {
             throw fail("persistent id is not ('storage', torch.<Type>Storage, key, location, numel)", at: at)
         }
@@ -251,9 +337,9 @@ public struct RestrictedUnpickler {
         guard case .global(let module, let name) = callable, Self.callables.contains("\(module).\(name)") else {
             throw GlimpseError.invalidFile(path: path, reason: "refusing to load: pickle byte \(at) calls \(callable.typeName), which is not an allowed function")
         }
-        guard case .tuple(let a) = args else { throw fail("REDUCE arguments are a \(args.typeName), not a tuple", at: at) }
+        guard case .tuple(let box) = args, case let a = box.items else { throw fail("REDUCE arguments are a \(args.typeName), not a tuple", at: at) }
         func ints(_ v: PickleValue, _ what: String) throws -> [Int] {
-            guard case .tuple(let items) = v else { throw fail("\(what) is a \(v.typeName), not a tuple", at: at) }
+            guard case .tuple(let box) = v, case let items = box.items else { throw fail("\(what) is a \(v.typeName), not a tuple", at: at) }
             return try items.map {
                 guard case .int(let i) = $0 else { throw fail("\(what) holds a \($0.typeName)", at: at) }
                 return i
@@ -264,8 +350,12 @@ public struct RestrictedUnpickler {
             let dict = PickleDict()
             if case .list(let pairs)? = a.first {
                 for pair in pairs.items {
-                    guard case .tuple(let kv) = pair, kv.count == 2 else { throw fail("OrderedDict item is not a pair", at: at) }
+                    guard case .tuple(let box) = pair, case let kv = box.items, kv.count == 2 else { throw fail("OrderedDict item is not a pair", at: at) }
                     dict.items.append((kv[0], kv[1]))
+                }
+                dict.depth = PickleValue.depth(holding: dict.items.flatMap { [$0.key, $0.value] })
+                guard dict.depth <= Limits.pickleDepth else {
+                    throw fail("containers nest \(dict.depth) deep, more than the \(Limits.pickleDepth) a checkpoint may have", at: at)
                 }
             } else if !a.isEmpty { throw fail("OrderedDict called with \(a.count) arguments", at: at) }
             return .dict(dict)

@@ -27,7 +27,8 @@ public final class Tensor: @unchecked Sendable {
     private let owner: AnyObject?
     private let ownsMemory: Bool
 
-    /// A zero-filled tensor.
+    /// A zero-filled tensor. For shapes computed by the program; a shape read from a file or
+    /// derived from input goes through `Tensor.zeros(checked:what:)`.
     public convenience init(zeros shape: [Int]) {
         self.init(uninitialized: shape)
         data.update(repeating: 0, count: max(count, 1))
@@ -35,19 +36,69 @@ public final class Tensor: @unchecked Sendable {
 
     /// A tensor whose contents are unspecified: for outputs an op overwrites in full (a
     /// matrix product with beta = 0), where zero-filling first would be a wasted pass.
-    package init(uninitialized shape: [Int]) {
-        self.shape = shape
-        self.count = shape.reduce(1, *)
-        let bytes = max(count, 1) * MemoryLayout<Float>.stride
-        var raw: UnsafeMutableRawPointer?
-        // posix_memalign only fails for out-of-memory, which Swift treats as fatal anyway.
-        guard posix_memalign(&raw, 64, (bytes + 63) & ~63) == 0, let raw else {
-            preconditionFailure("out of memory allocating \(bytes) bytes")
+    package convenience init(uninitialized shape: [Int]) {
+        guard let count = Self.elementCount(shape, limit: Int.max) else {
+            preconditionFailure("tensor shape \(shape) has a negative or overflowing element count")
         }
-        self.data = raw.bindMemory(to: Float.self, capacity: max(count, 1))
+        // posix_memalign only fails for out-of-memory, which Swift treats as fatal anyway.
+        guard let memory = Self.allocate(count) else {
+            preconditionFailure("out of memory allocating a tensor of shape \(shape)")
+        }
+        self.init(shape: shape, count: count, owning: memory)
+    }
+
+    private init(shape: [Int], count: Int, owning memory: UnsafeMutablePointer<Float>) {
+        self.shape = shape
+        self.count = count
+        self.data = memory
         self.owner = nil
         self.ownsMemory = true
         self.isReadOnly = false
+    }
+
+    /// 64-byte aligned storage for `count` floats, nil when the size overflows or the system
+    /// has no memory for it.
+    private static func allocate(_ count: Int) -> UnsafeMutablePointer<Float>? {
+        let (bytes, overflow) = max(count, 1).multipliedReportingOverflow(by: MemoryLayout<Float>.stride)
+        guard !overflow, bytes <= Int.max - 63 else { return nil }
+        var raw: UnsafeMutableRawPointer?
+        guard posix_memalign(&raw, 64, (bytes + 63) & ~63) == 0, let raw else { return nil }
+        return raw.bindMemory(to: Float.self, capacity: max(count, 1))
+    }
+
+    /// The number of elements of `shape`, or nil when a dimension is negative or the count
+    /// (computed without overflow, zero dimensions counted as one so that no order of
+    /// multiplication can overflow either) exceeds `limit`.
+    public static func elementCount(_ shape: [Int], limit: Int = Limits.tensorElements) -> Int? {
+        var bound = 1, count = 1
+        for dim in shape {
+            guard dim >= 0 else { return nil }
+            let (b, overflow) = bound.multipliedReportingOverflow(by: max(dim, 1))
+            guard !overflow, b <= limit else { return nil }
+            bound = b
+            count = dim == 0 ? 0 : count * dim  // ≤ bound, so cannot overflow
+        }
+        return count
+    }
+
+    /// A zero-filled tensor of a shape read from a file or derived from input: an error
+    /// naming `what` when the shape is negative, overflows, exceeds `Limits.tensorElements`
+    /// or cannot be allocated, never a trap.
+    public static func zeros(checked shape: [Int], what: @autoclosure () -> String) throws -> Tensor {
+        let tensor = try uninitialized(checked: shape, what: what())
+        tensor.data.update(repeating: 0, count: max(tensor.count, 1))
+        return tensor
+    }
+
+    /// As `zeros(checked:what:)`, contents unspecified.
+    public static func uninitialized(checked shape: [Int], what: @autoclosure () -> String) throws -> Tensor {
+        guard let count = elementCount(shape) else {
+            throw GlimpseError.invalidArgument("\(what()): shape \(shape) is negative or holds more than the \(Limits.tensorElements) elements a tensor may have")
+        }
+        guard let memory = allocate(count) else {
+            throw GlimpseError.invalidArgument("\(what()): out of memory for a tensor of shape \(shape)")
+        }
+        return Tensor(shape: shape, count: count, owning: memory)
     }
 
     /// A tensor holding a copy of `values`.

@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// A PyTorch checkpoint (`pytorch_model.bin`, `.pt`, `.pth`) as `torch.save` writes it since
 /// torch 1.6: a zip archive `<name>/data.pkl` (the pickled object), `<name>/data/<key>` (one
 /// record per storage), `<name>/byteorder` and `<name>/version` — read without Python.
@@ -65,36 +71,43 @@ public struct TorchCheckpointFile: WeightStore {
         guard archive.entries[record] != nil else { throw bad("its storage record '\(record)' is missing") }
         let storage = try archive.bytes(record)
         let size = t.storage.dtype.byteSize
-        let (storageBytes, overflow) = t.storage.numel.multipliedReportingOverflow(by: size)
+        let numel = t.storage.numel
+        let (storageBytes, overflow) = numel.multipliedReportingOverflow(by: size)
         guard !overflow, storage.count >= storageBytes else {
-            throw bad("storage '\(t.storage.key)' holds \(storage.count) bytes, but \(t.storage.numel) \(t.storage.dtype.rawValue) elements need \(t.storage.numel * size)")
+            let needed = overflow ? "more than \(Int.max)" : "\(storageBytes)"
+            throw bad("storage '\(t.storage.key)' holds \(storage.count) bytes, but \(numel) \(t.storage.dtype.rawValue) elements need \(needed)")
         }
         guard t.shape.allSatisfy({ $0 >= 0 }), t.strides.allSatisfy({ $0 >= 0 }), t.offset >= 0 else {
             throw bad("negative size, stride or offset")
         }
-        var count = 1, last = t.offset
-        for (dim, stride) in zip(t.shape, t.strides) {
-            let (c, o1) = count.multipliedReportingOverflow(by: dim)
-            let (step, o2) = (dim == 0 ? 0 : dim - 1).multipliedReportingOverflow(by: stride)
-            let (l, o3) = last.addingReportingOverflow(step)
-            guard !o1, !o2, !o3 else { throw bad("size \(t.shape) overflows") }
-            count = c; last = l
-        }
-        guard count == 0 || last < t.storage.numel else {
-            throw bad("view (offset \(t.offset), size \(t.shape), stride \(t.strides)) reaches element \(last) of a storage of \(t.storage.numel)")
-        }
-        guard let base = storage.baseAddress else {
+        // Counted with zero dimensions as one, so that no product over the shape can overflow.
+        guard let count = Tensor.elementCount(t.shape, limit: Int.max) else { throw bad("size \(t.shape) overflows") }
+        guard count > 0 else {
             return TensorEntry(dtype: t.storage.dtype, shape: t.shape, bytes: archive.file.base, owner: archive.file, file: path)
+        }
+        // The last element the view reaches must lie in the storage: offset + Σ (dim − 1) × stride.
+        var last = t.offset
+        for (dim, stride) in zip(t.shape, t.strides) {
+            let (step, o1) = (dim - 1).multipliedReportingOverflow(by: stride)
+            let (l, o2) = last.addingReportingOverflow(step)
+            guard !o1, !o2 else { throw bad("view (offset \(t.offset), size \(t.shape), stride \(t.strides)) overflows") }
+            last = l
+        }
+        guard last < numel, let base = storage.baseAddress else {
+            throw bad("view (offset \(t.offset), size \(t.shape), stride \(t.strides)) reaches element \(last) of a storage of \(numel)")
         }
         if isContiguous(t) {
             return TensorEntry(dtype: t.storage.dtype, shape: t.shape, bytes: base + t.offset * size, owner: archive.file, file: path)
         }
         // Expanded (stride-0) views may legitimately hold more elements than their storage,
         // but not without bound: the copy is what a malicious size would exhaust memory with.
-        guard count <= max(t.storage.numel, 1) * 4096, count <= 1 << 33 else {
-            throw bad("a strided view of \(count) elements over a storage of \(t.storage.numel) is implausible")
+        let (plausible, o3) = max(numel, 1).multipliedReportingOverflow(by: 4096)
+        guard count <= Limits.tensorElements, o3 || count <= plausible else {
+            throw bad("a strided view of \(count) elements over a storage of \(numel) is implausible")
         }
-        let copy = ContiguousCopy(byteCount: count * size)
+        guard let copy = ContiguousCopy(byteCount: count * size) else {
+            throw bad("out of memory for a copy of \(count) elements")
+        }
         var index = [Int](repeating: 0, count: t.shape.count)
         for i in 0..<count {
             var element = t.offset
@@ -124,6 +137,11 @@ public struct TorchCheckpointFile: WeightStore {
 /// Owned bytes of a materialised non-contiguous tensor.
 final class ContiguousCopy: @unchecked Sendable {
     let bytes: UnsafeMutableRawPointer
-    init(byteCount: Int) { bytes = .allocate(byteCount: max(byteCount, 1), alignment: 64) }
-    deinit { bytes.deallocate() }
+    /// Nil when the system has no memory for it (a size from a file must not trap).
+    init?(byteCount: Int) {
+        var raw: UnsafeMutableRawPointer?
+        guard byteCount <= Int.max - 63, posix_memalign(&raw, 64, max(byteCount, 1)) == 0, let raw else { return nil }
+        bytes = raw
+    }
+    deinit { free(bytes) }
 }

@@ -22,14 +22,15 @@ public struct TransformerShape: Sendable, Equatable {
 }
 
 extension ConfigReader {
-    /// The shared keys of this section, each absent one taken from `defaults`; the hidden size
-    /// must split evenly over the heads.
+    /// The shared keys of this section, each absent one taken from `defaults`: sizes within
+    /// `Limits.configDimension`, a finite positive epsilon, and a hidden size that splits
+    /// evenly over the heads.
     public func transformerShape(defaults: TransformerShape) throws -> TransformerShape {
         var shape = defaults
-        shape.hiddenSize = try int("hidden_size", default: defaults.hiddenSize, min: 1)
-        shape.intermediateSize = try int("intermediate_size", default: defaults.intermediateSize, min: 1)
-        shape.layers = try int("num_hidden_layers", default: defaults.layers, min: 0)
-        shape.heads = try int("num_attention_heads", default: defaults.heads, min: 1)
+        shape.hiddenSize = try dimension("hidden_size", default: defaults.hiddenSize)
+        shape.intermediateSize = try dimension("intermediate_size", default: defaults.intermediateSize)
+        shape.layers = try count("num_hidden_layers", default: defaults.layers)
+        shape.heads = try dimension("num_attention_heads", default: defaults.heads)
         if contains("hidden_act") {
             let name = try string("hidden_act")
             guard let activation = Activation(huggingFace: name) else {
@@ -37,7 +38,7 @@ extension ConfigReader {
             }
             shape.activation = activation
         }
-        shape.layerNormEps = Float(try double("layer_norm_eps", default: Double(defaults.layerNormEps)))
+        shape.layerNormEps = Float(try positive("layer_norm_eps", default: Double(defaults.layerNormEps)))
         guard shape.hiddenSize % shape.heads == 0 else {
             throw GlimpseError.invalidConfig("\(context): hidden_size \(shape.hiddenSize) is not divisible by num_attention_heads \(shape.heads)")
         }

@@ -42,43 +42,54 @@ extension WeightStore {
     public var names: [String] { entries.keys.sorted() }
     public func contains(_ name: String) -> Bool { entries[name] != nil }
 
-    /// The tensor `name` as fp32, checked against `shape` when given.
+    /// The tensor `name` as fp32, checked against `shape` when given. A NaN or infinity in
+    /// it is an error naming the file and tensor: such a weight only ever yields NaN
+    /// outputs, which would otherwise be printed as `null` with a zero exit status.
     public func tensor(_ name: String, shape expected: [Int]? = nil) throws -> Tensor {
         guard let entry = entries[name] else { throw GlimpseError.missingTensor(name) }
+        // Loaders only admit shapes whose element count fits; an expected shape comes from a
+        // config, so it is counted without overflow before it is compared or allocated.
+        let what = "tensor '\(name)' in \(entry.file)"
+        guard let stored = Tensor.elementCount(entry.shape, limit: Int.max) else {
+            throw GlimpseError.invalidFile(path: entry.file, reason: "tensor '\(name)' has an impossible shape \(entry.shape)")
+        }
         if let expected, expected != entry.shape {
             // A [n] vs [1, n] (or scalar vs [1]) difference is a layout detail, not a mismatch.
-            guard expected.reduce(1, *) == entry.shape.reduce(1, *),
+            guard Tensor.elementCount(expected, limit: Int.max) == stored,
                   expected.filter({ $0 != 1 }) == entry.shape.filter({ $0 != 1 }) else {
                 throw GlimpseError.shapeMismatch(tensor: name, expected: expected, actual: entry.shape)
             }
         }
         let shape = expected ?? entry.shape
-        let count = shape.reduce(1, *)
+        let count = stored
+        let out: Tensor
         switch entry.dtype {
         case .f32:
             if Int(bitPattern: entry.bytes) % MemoryLayout<Float>.alignment == 0 {
                 let pointer = UnsafeMutablePointer(mutating: entry.bytes.assumingMemoryBound(to: Float.self))
-                return Tensor(shape: shape, borrowing: pointer, owner: entry.owner)
+                out = Tensor(shape: shape, borrowing: pointer, owner: entry.owner)
+            } else {
+                out = try Tensor.uninitialized(checked: shape, what: what)
+                UnsafeMutableRawPointer(out.data).copyMemory(from: entry.bytes, byteCount: count * 4)
             }
-            let out = Tensor(zeros: shape)
-            UnsafeMutableRawPointer(out.data).copyMemory(from: entry.bytes, byteCount: count * 4)
-            return out
         case .f16, .bf16:
-            let out = Tensor(zeros: shape)
+            out = try Tensor.uninitialized(checked: shape, what: what)
             let halves = UnsafeMutablePointer<UInt16>.allocate(capacity: max(count, 1))
             defer { halves.deallocate() }
             // Copy first: safetensors only guarantees byte alignment.
             UnsafeMutableRawPointer(halves).copyMemory(from: entry.bytes, byteCount: count * 2)
             if entry.dtype == .f16 { gl_f16_to_f32(halves, out.data, count) }
             else { gl_bf16_to_f32(halves, out.data, count) }
-            return out
         case .f64:
-            let out = Tensor(zeros: shape)
+            out = try Tensor.uninitialized(checked: shape, what: what)
             for i in 0..<count { out.data[i] = Float(entry.bytes.loadUnaligned(fromByteOffset: i * 8, as: Double.self)) }
-            return out
         default:
             throw GlimpseError.unsupported("tensor '\(name)' has dtype \(entry.dtype.rawValue); expected a floating-point type")
         }
+        if let bad = NonFinite.firstIndex(out.data, count: count) {
+            throw GlimpseError.invalidFile(path: entry.file, reason: "tensor '\(name)' holds \(out.data[bad]) at element \(bad) (shape \(entry.shape)); a weight must be a finite number")
+        }
+        return out
     }
 
     /// The tensor if present, nil if absent (for optional parameters such as biases).

@@ -67,6 +67,10 @@ public struct ZipArchive: Sendable {
             throw corrupt("central directory at \(directoryOffset)+\(directorySize) lies outside the \(size)-byte file (truncated?)")
         }
 
+        // Each entry takes at least 46 bytes, so a count the directory cannot hold is a lie.
+        guard count >= 0, count <= directorySize / 46 else {
+            throw corrupt("central directory of \(directorySize) bytes cannot hold the \(count) entries it claims")
+        }
         var entries: [String: Entry] = [:]
         var cursor = directoryOffset
         let end = directoryOffset + directorySize

@@ -30,9 +30,9 @@ public struct BERTConfig: Sendable, Equatable {
     /// Reads the common BERT keys of `section`, each falling back to `defaults`.
     public init(_ section: ConfigReader, defaults: BERTConfig = BERTConfig()) throws {
         tower = try section.transformerShape(defaults: defaults.tower)
-        vocabularySize = try section.int("vocab_size", default: defaults.vocabularySize, min: 1)
-        maxPositions = try section.int("max_position_embeddings", default: defaults.maxPositions, min: 1)
-        typeVocabularySize = try section.int("type_vocab_size", default: defaults.typeVocabularySize, min: 0)
+        vocabularySize = try section.dimension("vocab_size", default: defaults.vocabularySize)
+        maxPositions = try section.dimension("max_position_embeddings", default: defaults.maxPositions)
+        typeVocabularySize = try section.count("type_vocab_size", default: defaults.typeVocabularySize)
         crossAttentionWidth = defaults.crossAttentionWidth
         if section.contains("position_embedding_type") {
             let kind = try section.string("position_embedding_type")

@@ -18,6 +18,8 @@ public final class SentenceEncoder: Sendable {
     public init(checkpoint: Checkpoint) throws {
         model = try BERTModel(checkpoint: checkpoint)
         tokenizer = try WordPieceTokenizer.load(folder: checkpoint.folder)
+        try checkpoint.requireTokenizerFits(vocabularySize: tokenizer.vocabularySize, embeddingRows: model.config.vocabularySize,
+                                            table: "word_embeddings")
         var limit = model.config.maxPositions
         if checkpoint.exists("sentence_bert_config.json") {
             let reader = try ConfigReader(contentsOf: checkpoint.file("sentence_bert_config.json"), what: "sentence_bert_config.json")

@@ -32,6 +32,8 @@ public final class BLIPCaptioner: Sendable {
         tokenizer = try WordPieceTokenizer.load(folder: checkpoint.folder)
         preprocessor = try BLIPImageProcessor.load(folder: checkpoint.folder)
         model = try BLIPCaptioningModel(config: config, weights: checkpoint.weights())
+        try checkpoint.requireTokenizerFits(vocabularySize: tokenizer.vocabularySize, embeddingRows: config.text.bert.vocabularySize,
+                                            table: "word_embeddings")
     }
 
     /// Prompt word pieces, as the decoder input after [DEC] (no [CLS]/[SEP]); nil for none.
@@ -81,6 +83,8 @@ public final class BLIPMatcher: Sendable {
         tokenizer = try WordPieceTokenizer.load(folder: checkpoint.folder)
         preprocessor = try BLIPImageProcessor.load(folder: checkpoint.folder)
         model = try BLIPRetrievalModel(config: config, weights: checkpoint.weights())
+        try checkpoint.requireTokenizerFits(vocabularySize: tokenizer.vocabularySize, embeddingRows: config.text.bert.vocabularySize,
+                                            table: "word_embeddings")
     }
 
     /// [CLS] text [SEP], as BlipProcessor gives it (transformers feeds these ids to ITM as well).

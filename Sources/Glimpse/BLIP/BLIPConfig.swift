@@ -52,7 +52,7 @@ public struct BLIPConfig: Sendable, Equatable {
                                   defaults: .blip)
         text = try BLIPTextConfig(reader.section("text_config") ?? ConfigReader(values: [:], context: "\(reader.context) › text_config"),
                                   visionWidth: vision.tower.hiddenSize)
-        imageTextHiddenSize = try reader.int("image_text_hidden_size", default: 256, min: 1)
+        imageTextHiddenSize = try reader.dimension("image_text_hidden_size", default: 256)
         architecture = (reader.values["architectures"] as? [String])?.first
     }
 }

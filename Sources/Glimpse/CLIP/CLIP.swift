@@ -29,7 +29,13 @@ public final class CLIP: Sendable {
             ?? ImagePreprocessor.load(folder: folder) }.mapError(GlimpseError.wrap)
     }
 
-    public var tokenizer: CLIPTokenizer { get throws { do { return try tokenizerResult.get() } catch { throw GlimpseError.wrap(error) } } }
+    public var tokenizer: CLIPTokenizer { get throws {
+        let tokenizer: CLIPTokenizer
+        do { tokenizer = try tokenizerResult.get() } catch { throw GlimpseError.wrap(error) }
+        try checkpoint.requireTokenizerFits(vocabularySize: tokenizer.vocabularySize, embeddingRows: model.text.config.vocabularySize,
+                                            table: "token_embedding")
+        return tokenizer
+    } }
     public var preprocessor: ImagePreprocessor { get throws { try preprocessorResult.get() } }
     public var contextLength: Int { model.text.config.maxPositions }
 

@@ -20,8 +20,8 @@ public struct CLIPTextConfig: Sendable, Equatable {
     init(_ section: ConfigReader, maxPositions defaultPositions: Int = 77) throws {
         tower = try section.transformerShape(defaults: .init(hiddenSize: 512, intermediateSize: 2048, layers: 12, heads: 8,
                                                               activation: .quickGelu, layerNormEps: 1e-5))
-        vocabularySize = try section.int("vocab_size", default: 49408, min: 1)
-        maxPositions = try section.int("max_position_embeddings", default: defaultPositions, min: 1)
+        vocabularySize = try section.dimension("vocab_size", default: 49408)
+        maxPositions = try section.dimension("max_position_embeddings", default: defaultPositions)
         eosTokenId = try section.int("eos_token_id", default: 49407)
         poolsAtArgmax = eosTokenId == 2
     }
@@ -57,7 +57,7 @@ public struct CLIPConfig: Sendable, Equatable {
         try reader.requireModelType("clip", "a CLIP checkpoint")
         text = try CLIPTextConfig(Self.tower(reader, "text_config"))
         vision = try VisionConfig(Self.tower(reader, "vision_config"), defaults: .clip())
-        projectionDim = try reader.int("projection_dim", default: 512, min: 1)
+        projectionDim = try reader.dimension("projection_dim", default: 512)
     }
 
     public init(contentsOf url: URL) throws {

@@ -44,7 +44,8 @@ public struct ModelSummary: Sendable {
         do {
             let store = try checkpoint.weights()
             var byType: [String: Int] = [:]
-            for entry in store.entries.values { byType[entry.dtype.rawValue, default: 0] += entry.shape.reduce(1, *) }
+            // Loaders admit only shapes whose element count fits in the file, so these sums cannot overflow.
+            for entry in store.entries.values { byType[entry.dtype.rawValue, default: 0] += Tensor.elementCount(entry.shape, limit: Int.max) ?? 0 }
             dtypes = byType
             parameters = byType.values.reduce(0, +)
             tensors = store.entries.count
@@ -89,9 +90,14 @@ public struct ModelSummary: Sendable {
     private static func tokenizer(in checkpoint: Checkpoint, problems: inout [String]) -> Tokenizer? {
         guard let files = ModelFiles.tokenizer.alternatives.first(where: { $0.allSatisfy(checkpoint.exists) }) else { return nil }
         func json(_ name: String) -> [String: Any]? {
-            guard let data = try? Data(contentsOf: checkpoint.file(name)),
-                  let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
-                problems.append("tokenizer: \(checkpoint.file(name).path) is not a JSON object")
+            let path = checkpoint.file(name).path
+            let data: Data
+            do { data = try InputFile.read(path, what: name, limit: Limits.tokenizerFileBytes) } catch {
+                problems.append("tokenizer: \(error)")
+                return nil
+            }
+            guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+                problems.append("tokenizer: \(path) is not a JSON object")
                 return nil
             }
             return object
@@ -107,7 +113,7 @@ public struct ModelSummary: Sendable {
             vocabularySize = (model?["vocab"] as? [String: Any])?.count ?? (model?["vocab"] as? [Any])?.count
         case "vocab.txt":
             kind = "WordPiece"
-            vocabularySize = (try? String(contentsOf: checkpoint.file("vocab.txt"), encoding: .utf8))?
+            vocabularySize = (try? InputFile.text(checkpoint.file("vocab.txt").path, what: "vocab.txt", limit: Limits.tokenizerFileBytes))?
                 .split(whereSeparator: \.isNewline).count
         default:
             kind = "CLIP BPE (OpenAI)"

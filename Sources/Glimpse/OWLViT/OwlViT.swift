@@ -42,7 +42,13 @@ public final class OwlViT: Sendable {
         }.mapError(GlimpseError.wrap)
     }
 
-    public var tokenizer: CLIPTokenizer { get throws { do { return try tokenizerResult.get() } catch { throw GlimpseError.wrap(error) } } }
+    public var tokenizer: CLIPTokenizer { get throws {
+        let tokenizer: CLIPTokenizer
+        do { tokenizer = try tokenizerResult.get() } catch { throw GlimpseError.wrap(error) }
+        try checkpoint.requireTokenizerFits(vocabularySize: tokenizer.vocabularySize, embeddingRows: model.config.text.vocabularySize,
+                                            table: "token_embedding")
+        return tokenizer
+    } }
     public var preprocessor: ImagePreprocessor { get throws { try preprocessorResult.get() } }
     /// 16 for every released OWL-ViT: longer queries are an error unless truncated.
     public var contextLength: Int { model.config.text.maxPositions }

@@ -14,7 +14,7 @@ public struct OwlViTConfig: Sendable, Equatable {
         text = try CLIPTextConfig(CLIPConfig.tower(reader, "text_config"), maxPositions: 16)
         text.poolsAtArgmax = true
         vision = try VisionConfig(CLIPConfig.tower(reader, "vision_config"), defaults: .clip(imageSize: 768))
-        projectionDim = try reader.int("projection_dim", default: 512, min: 1)
+        projectionDim = try reader.dimension("projection_dim", default: 512)
         // The class head maps patch tokens to text-hidden width and compares them with
         // projected text embeddings, so the two widths must agree (they do in every release).
         guard projectionDim == text.tower.hiddenSize else {

@@ -51,28 +51,28 @@ public struct OpenCLIPConfig: Sendable {
         guard let visionSection = try model.section("vision_cfg"), let textSection = try model.section("text_cfg") else {
             throw GlimpseError.invalidConfig("\(model.context): needs 'vision_cfg' and 'text_cfg'; is this an open_clip model config?")
         }
-        embedDim = try model.int("embed_dim", min: 1)
+        embedDim = try model.dimension("embed_dim")
         customText = try model.bool("custom_text", default: false)
         let activation: Activation = try model.bool("quick_gelu", default: false) ? .quickGelu : .gelu
 
         let t = textSection
         try Self.rejectUnsupported(t, textOnly: true)
-        let textWidth = try t.int("width", default: 512, min: 1)
-        let textTower = CLIPTowerConfig(hiddenSize: textWidth, intermediateSize: Int(Double(textWidth) * (try t.double("mlp_ratio", default: 4))),
-                                        layers: try t.int("layers", default: 12, min: 0), heads: try t.int("heads", default: 8, min: 1),
+        let textWidth = try t.dimension("width", default: 512)
+        let textTower = CLIPTowerConfig(hiddenSize: textWidth, intermediateSize: try Self.mlpWidth(t, width: textWidth),
+                                        layers: try t.count("layers", default: 12), heads: try t.dimension("heads", default: 8),
                                         activation: activation, layerNormEps: try Self.eps(t))
         guard textWidth % textTower.heads == 0 else { throw GlimpseError.invalidConfig("\(t.context): width \(textWidth) is not divisible by heads \(textTower.heads)") }
-        text = CLIPTextConfig(tower: textTower, vocabularySize: try t.int("vocab_size", default: 49408, min: 1),
-                              maxPositions: try t.int("context_length", default: 77, min: 1))
+        text = CLIPTextConfig(tower: textTower, vocabularySize: try t.dimension("vocab_size", default: 49408),
+                              maxPositions: try t.dimension("context_length", default: 77))
 
         let v = visionSection
         try Self.rejectUnsupported(v, textOnly: false)
         let imageSize = try Self.squareSize(v)
-        let width = try v.int("width", default: 768, min: 1)
-        let headWidth = try v.int("head_width", default: 64, min: 1)
+        let width = try v.dimension("width", default: 768)
+        let headWidth = try v.dimension("head_width", default: 64)
         if let stages = v.values["layers"] as? [Any] {
-            let layers = stages.compactMap { ($0 as? NSNumber)?.intValue }
-            guard layers.count == 4, stages.count == 4, layers.allSatisfy({ $0 >= 1 }) else {
+            let layers = stages.compactMap { if case .integer(let n) = JSONInteger($0) { return n } else { return nil } }
+            guard layers.count == 4, stages.count == 4, layers.allSatisfy({ (1 ... Limits.configDimension).contains($0) }) else {
                 throw GlimpseError.invalidConfig("\(v.context): 'layers' of a ResNet must be four positive block counts, found \(stages)")
             }
             guard width % 2 == 0, (width * 32) % headWidth == 0, imageSize >= 32 else {
@@ -82,10 +82,10 @@ public struct OpenCLIPConfig: Sendable {
                                                   imageSize: imageSize, outputDim: embedDim))
         } else {
             guard width % headWidth == 0 else { throw GlimpseError.invalidConfig("\(v.context): width \(width) is not divisible by head_width \(headWidth)") }
-            let tower = CLIPTowerConfig(hiddenSize: width, intermediateSize: Int(Double(width) * (try v.double("mlp_ratio", default: 4))),
-                                        layers: try v.int("layers", default: 12, min: 0), heads: width / headWidth,
+            let tower = CLIPTowerConfig(hiddenSize: width, intermediateSize: try Self.mlpWidth(v, width: width),
+                                        layers: try v.count("layers", default: 12), heads: width / headWidth,
                                         activation: activation, layerNormEps: try Self.eps(v))
-            let patch = try v.int("patch_size", default: 16, min: 1)
+            let patch = try v.dimension("patch_size", default: 16)
             guard imageSize % patch == 0 else { throw GlimpseError.invalidConfig("\(v.context): image_size \(imageSize) is not a multiple of patch_size \(patch)") }
             vision = .transformer(CLIPVisionConfig(tower: tower, imageSize: imageSize, patchSize: patch))
         }
@@ -94,13 +94,24 @@ public struct OpenCLIPConfig: Sendable {
 
     private static func squareSize(_ v: ConfigReader) throws -> Int {
         if let pair = v.values["image_size"] as? [Any] {
-            let sides = pair.compactMap { ($0 as? NSNumber)?.intValue }
-            guard sides.count == 2, pair.count == 2, sides[0] == sides[1], sides[0] >= 1 else {
+            let sides = pair.compactMap { if case .integer(let n) = JSONInteger($0) { return n } else { return nil } }
+            guard sides.count == 2, pair.count == 2, sides[0] == sides[1], (1 ... Limits.configDimension).contains(sides[0]) else {
                 throw GlimpseError.unsupported("\(v.context): image_size \(pair); only square images are supported")
             }
             return sides[0]
         }
-        return try v.int("image_size", default: 224, min: 1)
+        return try v.dimension("image_size", default: 224)
+    }
+
+    /// The MLP width, `width × mlp_ratio` truncated as open_clip's `int(width * mlp_ratio)`:
+    /// a finite positive ratio giving a width within `Limits.configDimension`.
+    private static func mlpWidth(_ section: ConfigReader, width: Int) throws -> Int {
+        let ratio = try section.positive("mlp_ratio", default: 4)
+        let mlp = (Double(width) * ratio).rounded(.towardZero)
+        guard mlp >= 1, mlp <= Double(Limits.configDimension) else {
+            throw GlimpseError.invalidConfig("\(section.context): width \(width) × mlp_ratio \(ratio) gives an MLP width of \(mlp), not 1 through \(Limits.configDimension)")
+        }
+        return Int(mlp)
     }
 
     private static func eps(_ section: ConfigReader) throws -> Float {
@@ -108,7 +119,7 @@ public struct OpenCLIPConfig: Sendable {
         guard Set(norm.values.keys).isSubset(of: ["eps"]) else {
             throw GlimpseError.unsupported("\(norm.context): only 'eps' is supported, found \(norm.values.keys.sorted())")
         }
-        return Float(try norm.double("eps", default: 1e-5))
+        return Float(try norm.positive("eps", default: 1e-5))
     }
 
     private static func rejectUnsupported(_ s: ConfigReader, textOnly: Bool) throws {

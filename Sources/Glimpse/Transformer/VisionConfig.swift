@@ -25,9 +25,9 @@ public struct VisionConfig: Sendable, Equatable {
     /// Reads `section`, each absent key taken from `defaults`.
     init(_ section: ConfigReader, defaults: VisionConfig) throws {
         tower = try section.transformerShape(defaults: defaults.tower)
-        imageSize = try section.int("image_size", default: defaults.imageSize, min: 1)
-        patchSize = try section.int("patch_size", default: defaults.patchSize, min: 1)
-        channels = try section.int("num_channels", default: defaults.channels, min: 1)
+        imageSize = try section.dimension("image_size", default: defaults.imageSize)
+        patchSize = try section.dimension("patch_size", default: defaults.patchSize)
+        channels = try section.dimension("num_channels", default: defaults.channels)
         guard imageSize % patchSize == 0 else {
             throw GlimpseError.invalidConfig("\(section.context): image_size \(imageSize) is not a multiple of patch_size \(patchSize)")
         }
