@@ -7,11 +7,11 @@ import Glimpse
 /// Tools/bench/bench_blip_reference.py times transformers the same way.
 struct BLIPBench {
     let options: ModelOptions
+    let checkpoint: Checkpoint
     let repeats: Int
     let newTokens = 20
 
     func run(time: (() throws -> Void) throws -> Double) throws {
-        let checkpoint = try options.checkpoint()
         if try checkpoint.config().contains("architectures"),
            try BLIPConfig(reader: checkpoint.config()).architecture == "BlipForImageTextRetrieval" {
             return try runMatching(checkpoint, time: time)

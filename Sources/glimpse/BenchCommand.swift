@@ -43,11 +43,12 @@ struct BenchCommand: ParsableCommand {
 
     func run() throws {
         options.apply()
-        if try options.checkpoint().modelType() == "blip" {
-            return try BLIPBench(options: options, repeats: repeats).run(time: time)
+        let checkpoint = try options.checkpoint()
+        if try checkpoint.modelType() == "blip" {
+            return try BLIPBench(options: options, checkpoint: checkpoint, repeats: repeats).run(time: time)
         }
         let loadStart = Date()
-        let clip = try CLIP(checkpoint: options.checkpoint())
+        let clip = try CLIP(checkpoint: checkpoint)
         let loadSeconds = Date().timeIntervalSince(loadStart)
         var output = Output(format: options.format, columns: ["task", "op", "batch", "threads", "median_ms", "per_second", "percent"])
         output.emit([("task", .string("load")), ("batch", .int(0)), ("threads", .int(Parallel.threadCount)),

@@ -36,7 +36,7 @@ struct BenchDetectCommand: ParsableCommand {
     func run() throws {
         options.apply()
         let start = Date()
-        let owl = try OwlViT(folder: options.model)
+        let owl = try options.open(OwlViT.self)
         let loadMs = Date().timeIntervalSince(start) * 1000
         let picture = try ImageDecoder.decode(contentsOf: URL(fileURLWithPath: image))
         var output = Output(format: options.format, columns: ["task", "queries", "threads", "median_ms"])

@@ -92,16 +92,16 @@ struct CaptionCommand: ParsableCommand {
 
     func run() throws {
         options.apply()
-        let captioner = try BLIPCaptioner(checkpoint: options.checkpoint())
+        let captioner = try options.open(BLIPCaptioner.self)
         let settings = generationOptions(over: captioner.generationDefaults)
         try settings.validate()
-        var output = Output(format: options.format, columns: ["image", "text", "score", "ids"])
+        var report = InputReport(Output(format: options.format, columns: ["image", "text", "score", "ids"]), failFast: options.failFast)
         let progress = Progress(total: images.count, unit: "images", quiet: options.quiet, minimum: 2)
         for batch in images.chunked(options.batchSize) {
-            let decoded = try batch.map { try ImageDecoder.decode(contentsOf: URL(fileURLWithPath: $0)) }
-            let captions = try captioner.caption(images: decoded, prompt: prompt, options: settings)
-            for (path, list) in zip(batch, captions) {
-                output.emit([("image", .string(path)), ("captions", .array(list.map { caption in
+            let captions = try captioner.captionEach(imageFiles: batch, prompt: prompt, options: settings)
+            for (path, result) in zip(batch, captions) {
+                guard let list = try report.value(result, name: path) else { continue }
+                report.output.emit([("image", .string(path)), ("captions", .array(list.map { caption in
                     .object([("text", .string(caption.text)), ("ids", .array(caption.ids.map { .int($0) })),
                              ("score", .float(caption.score))])
                 }))])
@@ -109,6 +109,6 @@ struct CaptionCommand: ParsableCommand {
             progress.advance(batch.count)
         }
         progress.finish()
-        output.finish()
+        try report.finish()
     }
 }

@@ -45,22 +45,24 @@ struct ClassifyCommand: ParsableCommand {
             allLabels += try LabelFile.read(labelsFile)
         }
         guard !allLabels.isEmpty else { throw GlimpseError.invalidArgument("the label list is empty") }
-        let clip = try CLIP(checkpoint: options.checkpoint())
+        let clip = try options.open(CLIP.self)
         let classifier = try ZeroShotClassifier(clip: clip, labels: allLabels,
                                                 templates: template.isEmpty ? [ZeroShotClassifier.defaultTemplate] : template)
-        var output = Output(format: options.format, columns: ["image", "label", "probability", "logit"])
+        var report = InputReport(Output(format: options.format, columns: ["image", "label", "probability", "logit"]),
+                                 failFast: options.failFast)
         let progress = Progress(total: images.count, unit: "images", quiet: options.quiet)
         for batch in images.chunked(options.batchSize) {
-            let scores = classifier.classify(imageEmbeddings: try clip.embed(imageFiles: batch))
-            for (path, ranking) in zip(batch, scores) {
+            let scores = try classifier.classifyEach(imageFiles: batch, clip: clip)
+            for (path, result) in zip(batch, scores) {
+                guard let ranking = try report.value(result, name: path) else { continue }
                 let shown = top.map { Array(ranking.prefix($0)) } ?? ranking
-                output.emit([("image", .string(path)), ("labels", .array(shown.map { score in
+                report.output.emit([("image", .string(path)), ("labels", .array(shown.map { score in
                     .object([("label", .string(score.label)), ("probability", .float(score.probability)), ("logit", .float(score.logit))])
                 }))])
             }
             progress.advance(batch.count)
         }
         progress.finish()
-        output.finish()
+        try report.finish()
     }
 }

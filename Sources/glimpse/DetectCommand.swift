@@ -66,37 +66,35 @@ struct DetectCommand: ParsableCommand {
 
     func run() throws {
         options.apply()
-        let owl = try OwlViT(folder: options.model)
-        let queries: OwlViTQueries
-        if queryImage.isEmpty {
-            queries = try owl.textQueries(query, truncate: truncate)
-        } else {
-            let decoded = try queryImage.map { try ImageDecoder.decode(contentsOf: URL(fileURLWithPath: $0)) }
-            queries = try owl.imageQueries(decoded, labels: queryImage.map { URL(fileURLWithPath: $0).lastPathComponent })
-        }
+        let owl = try options.open(OwlViT.self)
+        // Queries apply to every image, so a bad query fails the command rather than one image.
+        let queries = queryImage.isEmpty ? try owl.textQueries(query, truncate: truncate) : try owl.imageQueries(files: queryImage)
         if let drawDir {
             try FileManager.default.createDirectory(atPath: drawDir, withIntermediateDirectories: true)
         }
-        var output = Output(format: options.format, columns: ["image", "width", "height", "label", "score", "box"])
+        var report = InputReport(Output(format: options.format, columns: ["image", "width", "height", "label", "score", "box"]),
+                                 failFast: options.failFast)
         let progress = Progress(total: images.count, unit: "images", quiet: options.quiet)
         for batch in images.chunked(options.batchSize) {
-            let decoded = try batch.map { try ImageDecoder.decode(contentsOf: URL(fileURLWithPath: $0)) }
-            let results = try owl.detect(decoded, queries: queries, threshold: threshold, nms: nms)
-            for (path, (image, found)) in zip(batch, zip(decoded, results)) {
-                let sorted = found.sorted { $0.score > $1.score }
-                output.emit([("image", .string(path)), ("width", .int(image.width)), ("height", .int(image.height)),
+            let results = try owl.detectEach(imageFiles: batch, queries: queries, threshold: threshold, nms: nms)
+            for (path, result) in zip(batch, results) {
+                guard let found = try report.value(result, name: path) else { continue }
+                let sorted = found.detections.sorted { $0.score > $1.score }
+                report.output.emit([("image", .string(path)), ("width", .int(found.size.width)), ("height", .int(found.size.height)),
                              ("detections", .array(sorted.map { d in
                                  .object([("label", .string(d.label)), ("score", .float(d.score)),
                                           ("box", .array(d.box.corners.map { .float($0) }))])
                              }))])
                 if let target = draw ?? drawDir.map({ drawPath(dir: $0, image: path) }) {
+                    // Decoded again, one image at a time, so a batch's decodes are never all held.
+                    let image = try PixelBatch.decodeFile(path)
                     try PNGEncoder.write(DetectionDrawing.draw(sorted, on: image), to: URL(fileURLWithPath: target))
                 }
             }
             progress.advance(batch.count)
         }
         progress.finish()
-        output.finish()
+        try report.finish()
     }
 
     private func drawPath(dir: String, image: String) -> String {

@@ -29,28 +29,36 @@ struct EmbedCommand: ParsableCommand {
 
     func run() throws {
         options.apply()
-        let checkpoint = try options.checkpoint()
-        let type = try checkpoint.modelType()
-        if type == "bert" { return try runSentenceEncoder(checkpoint) }
+        // One resolution for both kinds: the sentence encoder's files are a superset of CLIP's.
+        let checkpoint = try options.checkpoint(files: SentenceEncoder.files)
+        if try checkpoint.modelType() == "bert" { return try runSentenceEncoder(checkpoint) }
         let clip = try CLIP(checkpoint: checkpoint)
-        var output = Output(format: options.format, columns: ["input", "kind", "dim", "embedding"])
+        var report = InputReport(Output(format: options.format, columns: ["input", "kind", "dim", "embedding"]),
+                                 failFast: options.failFast)
         let progress = Progress(total: image.count + text.count, unit: "inputs", quiet: options.quiet)
         for batch in image.chunked(options.batchSize) {
-            let embeddings = try clip.embed(imageFiles: batch, normalize: !raw)
-            for (i, path) in batch.enumerated() {
-                output.emit(record(path, "image", embeddings, row: i))
+            let embeddings = try clip.embedEach(imageFiles: batch, normalize: !raw)
+            for (path, result) in zip(batch, embeddings) {
+                if let values = try report.value(result, name: path) { report.output.emit(record(path, "image", values)) }
             }
             progress.advance(batch.count)
         }
-        for batch in text.chunked(options.batchSize) {
-            let embeddings = try clip.embed(texts: batch, normalize: !raw, truncate: truncate)
-            for (i, string) in batch.enumerated() {
-                output.emit(record(string, "text", embeddings, row: i))
-            }
-            progress.advance(batch.count)
-        }
+        try embedTexts(into: &report, progress: progress) { try clip.embedEach(texts: $0, normalize: !raw, truncate: truncate) }
         progress.finish()
-        output.finish()
+        try report.finish()
+    }
+
+    /// Texts in batches, each failing text reported by its position.
+    private func embedTexts(into report: inout InputReport, progress: Progress,
+                            _ embed: ([String]) throws -> [InputResult<[Float]>]) throws {
+        for (start, batch) in text.chunked(options.batchSize).enumerated().map({ ($0 * options.batchSize, $1) }) {
+            for (offset, (string, result)) in zip(batch, try embed(batch)).enumerated() {
+                if let values = try report.value(result, name: textName(start + offset)) {
+                    report.output.emit(record(string, "text", values))
+                }
+            }
+            progress.advance(batch.count)
+        }
     }
 
     /// BERT sentence-embedding checkpoints: texts only, mean-pooled and normalised unless --raw.
@@ -59,21 +67,16 @@ struct EmbedCommand: ParsableCommand {
             throw GlimpseError.invalidArgument("\(options.model) is a BERT text model; it cannot embed images")
         }
         let encoder = try SentenceEncoder(checkpoint: checkpoint)
-        var output = Output(format: options.format, columns: ["input", "kind", "dim", "embedding"])
+        var report = InputReport(Output(format: options.format, columns: ["input", "kind", "dim", "embedding"]),
+                                 failFast: options.failFast)
         let progress = Progress(total: text.count, unit: "inputs", quiet: options.quiet)
-        for batch in text.chunked(options.batchSize) {
-            let embeddings = try encoder.embed(texts: batch, normalize: !raw, truncate: truncate)
-            for (i, string) in batch.enumerated() { output.emit(record(string, "text", embeddings, row: i)) }
-            progress.advance(batch.count)
-        }
+        try embedTexts(into: &report, progress: progress) { try encoder.embedEach(texts: $0, normalize: !raw, truncate: truncate) }
         progress.finish()
-        output.finish()
+        try report.finish()
     }
 
-    private func record(_ input: String, _ kind: String, _ embeddings: Tensor, row: Int) -> [(String, JSON)] {
-        let dim = embeddings.shape[1]
-        let values = Array(UnsafeBufferPointer(start: embeddings.data + row * dim, count: dim))
-        return [("input", .string(input)), ("kind", .string(kind)), ("dim", .int(dim)), ("embedding", .floats(values))]
+    private func record(_ input: String, _ kind: String, _ values: [Float]) -> [(String, JSON)] {
+        [("input", .string(input)), ("kind", .string(kind)), ("dim", .int(values.count)), ("embedding", .floats(values))]
     }
 }
 

@@ -29,6 +29,8 @@ struct ModelOptions: ParsableArguments {
     @Flag(name: .shortAndLong, help: "No progress output on standard error.")
     var quiet = false
 
+    @Flag(help: "Stop at the first input that fails (by default every failing input is reported and the others still processed; the exit status is 1 either way).") var failFast = false
+
     @Option(help: "Inputs encoded per forward pass.")
     var batchSize: Int = 32
 

@@ -38,23 +38,29 @@ struct MatchCommand: ParsableCommand {
 
     func run() throws {
         options.apply()
-        let matcher = try BLIPMatcher(checkpoint: options.checkpoint())
-        var output = Output(format: options.format, columns: ["image", "text", "itm", "itc"])
+        let matcher = try options.open(BLIPMatcher.self)
+        var report = InputReport(Output(format: options.format, columns: ["image", "text", "itm", "itc"]), failFast: options.failFast)
+        // A text that cannot be tokenized is reported once; the images are matched against the others.
+        var texts: [(string: String, ids: [Int])] = []
+        for (i, (string, result)) in zip(text, matcher.tokenizeEach(text)).enumerated() {
+            if let ids = try report.value(result, name: textName(i)) { texts.append((string, ids)) }
+        }
+        if texts.isEmpty { return try report.finish() }
         let progress = Progress(total: images.count, unit: "images", quiet: options.quiet, minimum: 2)
         for batch in images.chunked(options.batchSize) {
-            let decoded = try batch.map { try ImageDecoder.decode(contentsOf: URL(fileURLWithPath: $0)) }
-            let scores = try matcher.match(images: decoded, texts: text, itm: mode != .itc, itc: mode != .itm)
-            for (path, row) in zip(batch, scores) {
-                for (string, score) in zip(text, row) {
+            let scores = try matcher.matchEach(imageFiles: batch, ids: texts.map(\.ids), itm: mode != .itc, itc: mode != .itm)
+            for (path, result) in zip(batch, scores) {
+                guard let row = try report.value(result, name: path) else { continue }
+                for (string, score) in zip(texts.map(\.string), row) {
                     var record: [(String, JSON)] = [("image", .string(path)), ("text", .string(string))]
                     if let itm = score.itm { record.append(("itm", .float(itm))) }
                     if let itc = score.itc { record.append(("itc", .float(itc))) }
-                    output.emit(record)
+                    report.output.emit(record)
                 }
             }
             progress.advance(batch.count)
         }
         progress.finish()
-        output.finish()
+        try report.finish()
     }
 }

@@ -4,17 +4,25 @@ import Glimpse
 
 /// `--model` for every command: a model folder, or a Hub id `ORG/NAME[@REVISION]` found in
 /// (or downloaded into) the Hugging Face cache, with a download bar on standard error.
+/// Every command resolves `--model` here, through the library's `ModelLocator`.
 func locateModel(_ spec: String, files: ModelFiles = .model, quiet: Bool) throws -> Checkpoint {
-    var progress: DownloadProgressHandler?
-    if !quiet {
-        let bar = DownloadBar()
-        progress = { bar.update($0) }
-    }
-    return try ModelLocator.resolve(spec, files: files, environment: HubEnvironment(), progress: progress)
+    try ModelLocator.resolve(spec, files: files, environment: HubEnvironment(), progress: downloadProgress(quiet: quiet))
+}
+
+/// A download bar on standard error, or nothing with `--quiet`.
+func downloadProgress(quiet: Bool) -> DownloadProgressHandler? {
+    guard !quiet else { return nil }
+    let bar = DownloadBar()
+    return { bar.update($0) }
 }
 
 extension ModelOptions {
     func checkpoint(files: ModelFiles = .model) throws -> Checkpoint { try locateModel(model, files: files, quiet: quiet) }
+
+    /// The model `--model` names (folder or Hub id), opened as the library's `init(model:)` does.
+    func open<Model: CheckpointLoadable>(_ type: Model.Type) throws -> Model {
+        try Model(model: model, progress: downloadProgress(quiet: quiet))
+    }
 }
 
 let modelHelp = ArgumentHelp(

@@ -25,13 +25,15 @@ final class HubCLITests: XCTestCase {
 
     /// blobs/<sha256> for LFS files, blobs/<git blob id> for the rest; relative snapshot
     /// symlinks; refs/main holding the bare commit — huggingface_hub's layout.
-    func writePythonCache(root: URL) throws {
-        let repo = root.appendingPathComponent("models--glimpse-test--clip-tiny")
-        let source = Self.fixtures.appendingPathComponent("clip-tiny")
+    func writePythonCache(root: URL, fixture: String = "clip-tiny", from folder: URL? = nil) throws {
+        let repo = root.appendingPathComponent("models--glimpse-test--\(fixture)")
+        let source = folder ?? Self.fixtures.appendingPathComponent(fixture)
         try fm.createDirectory(at: repo.appendingPathComponent("blobs"), withIntermediateDirectories: true)
         try fm.createDirectory(at: repo.appendingPathComponent("snapshots/\(Self.commit)"), withIntermediateDirectories: true)
         try fm.createDirectory(at: repo.appendingPathComponent("refs"), withIntermediateDirectories: true)
-        for name in try fm.contentsOfDirectory(atPath: source.path) {
+        for name in try fm.contentsOfDirectory(atPath: source.path) where !name.hasPrefix(".") {
+            var isDirectory: ObjCBool = false
+            if fm.fileExists(atPath: source.appendingPathComponent(name).path, isDirectory: &isDirectory), isDirectory.boolValue { continue }
             let data = try Data(contentsOf: source.appendingPathComponent(name))
             let lfs = name.hasSuffix(".safetensors") || name.hasSuffix(".gz")
             let etag = lfs ? Self.hex(SHA256.hash(data: data)) : Self.hex(Insecure.SHA1.hash(data: Data("blob \(data.count)\0".utf8) + data))

@@ -14,18 +14,21 @@ public struct Caption: Sendable, Equatable {
 
 /// A BLIP captioning checkpoint with its tokenizer and image processor
 /// (BlipForConditionalGeneration + BlipProcessor).
-public final class BLIPCaptioner: Sendable {
+public final class BLIPCaptioner: CheckpointLoadable, Sendable {
     public let model: BLIPCaptioningModel
     /// Decoding settings from the checkpoint's generation_config.json, else transformers' defaults.
     public let generationDefaults: GenerationOptions
     public let tokenizer: WordPieceTokenizer
     public let preprocessor: ImagePreprocessor
 
-    /// Loads a model folder.
-    public convenience init(folder path: String) throws {
-        try self.init(checkpoint: Checkpoint(folder: path))
+    /// The model's files and generation_config.json, whose decoding settings are the defaults.
+    public static var files: ModelFiles {
+        var files = ModelFiles.model
+        files.optional.append("generation_config.json")
+        return files
     }
 
+    /// Loads a captioning folder (`init(model:)` also takes a Hub id).
     public init(checkpoint: Checkpoint) throws {
         let config = try BLIPConfig.load(checkpoint, expecting: "BlipForConditionalGeneration", as: "a captioning model")
         generationDefaults = try GenerationOptions(checkpoint: checkpoint)
@@ -48,9 +51,22 @@ public final class BLIPCaptioner: Sendable {
     /// Captions for decoded images, `options.numReturnSequences` per image.
     /// Without `options`, the checkpoint's generation_config.json (or transformers' defaults).
     public func caption(images: [RGBImage], prompt: String? = nil, options: GenerationOptions? = nil) throws -> [[Caption]] {
-        let options = options ?? generationDefaults
-        let pixels = try BLIPPixels.values(images, preprocessor, size: model.config.vision.imageSize)
-        let sequences = try model.generate(pixels: pixels, promptIds: promptIds(prompt), options: options)
+        guard !images.isEmpty else { throw GlimpseError.invalidArgument("no images") }
+        let pixels = try PixelBatch(images: images, preprocessor: preprocessor, size: model.config.vision.imageSize).pixels
+        return try captions(pixels: pixels, promptIds: promptIds(prompt), options: options ?? generationDefaults)
+    }
+
+    /// Captions for image files, one result per file in input order: a file that cannot be
+    /// read or decoded fails on its own and the others are captioned. Files are decoded one
+    /// at a time (see `PixelBatch`).
+    public func captionEach(imageFiles: [String], prompt: String? = nil, options: GenerationOptions? = nil) throws -> [InputResult<[Caption]>] {
+        let prompt = try promptIds(prompt)
+        let batch = try PixelBatch(files: imageFiles, preprocessor: preprocessor, size: model.config.vision.imageSize)
+        return try batch.inputs.mapReady { _ in try captions(pixels: batch.pixels, promptIds: prompt, options: options ?? generationDefaults) }
+    }
+
+    private func captions(pixels: Tensor, promptIds: [Int], options: GenerationOptions) throws -> [[Caption]] {
+        let sequences = try model.generate(pixels: pixels, promptIds: promptIds, options: options)
         let special: Set<Int> = [model.config.text.bosTokenId, model.config.text.sepTokenId, model.config.text.padTokenId]
         return sequences.map { list in
             list.map { Caption(text: tokenizer.decode($0.ids.filter { !special.contains($0) }), ids: $0.ids, score: $0.score) }
@@ -68,16 +84,12 @@ public struct MatchScore: Sendable, Equatable {
 
 /// A BLIP retrieval checkpoint with its tokenizer and image processor
 /// (BlipForImageTextRetrieval + BlipProcessor).
-public final class BLIPMatcher: Sendable {
+public final class BLIPMatcher: CheckpointLoadable, Sendable {
     public let model: BLIPRetrievalModel
     public let tokenizer: WordPieceTokenizer
     public let preprocessor: ImagePreprocessor
 
-    /// Loads a model folder.
-    public convenience init(folder path: String) throws {
-        try self.init(checkpoint: Checkpoint(folder: path))
-    }
-
+    /// Loads an image-text matching folder (`init(model:)` also takes a Hub id).
     public init(checkpoint: Checkpoint) throws {
         let config = try BLIPConfig.load(checkpoint, expecting: "BlipForImageTextRetrieval", as: "an image-text matching model")
         tokenizer = try WordPieceTokenizer.load(folder: checkpoint.folder)
@@ -98,43 +110,47 @@ public final class BLIPMatcher: Sendable {
     /// Scores [image][text] for every pair; `itm`/`itc` choose what is computed.
     public func match(images: [RGBImage], texts: [String], itm: Bool = true, itc: Bool = true) throws -> [[MatchScore]] {
         let ids = try texts.map(tokenize)
-        let pixels = try BLIPPixels.values(images, preprocessor, size: model.config.vision.imageSize)
+        guard !images.isEmpty else { throw GlimpseError.invalidArgument("no images") }
+        let pixels = try PixelBatch(images: images, preprocessor: preprocessor, size: model.config.vision.imageSize).pixels
+        return try scores(pixels: pixels, ids: ids, itm: itm, itc: itc)
+    }
+
+    /// Token ids of texts, one result per text in input order: an empty text fails on its own.
+    public func tokenizeEach(_ texts: [String]) -> [InputResult<[Int]>] {
+        texts.map { text in attempt { try tokenize(text) } }
+    }
+
+    /// Scores [text] for each image file against texts already tokenized (`tokenizeEach`), one
+    /// result per file in input order: a file that cannot be read or decoded fails on its own.
+    public func matchEach(imageFiles: [String], ids: [[Int]], itm: Bool = true, itc: Bool = true) throws -> [InputResult<[MatchScore]>] {
+        guard !ids.isEmpty else { throw GlimpseError.invalidArgument("no texts to match") }
+        let batch = try PixelBatch(files: imageFiles, preprocessor: preprocessor, size: model.config.vision.imageSize)
+        return try batch.inputs.mapReady { _ in try scores(pixels: batch.pixels, ids: ids, itm: itm, itc: itc) }
+    }
+
+    private func scores(pixels: Tensor, ids: [[Int]], itm: Bool, itc: Bool) throws -> [[MatchScore]] {
+        let images = pixels.shape[0]
         let states = try model.vision(pixels)
         var cosines: Tensor?
         if itc {
-            cosines = matmulTransposed(model.imageEmbeddings(imageStates: states, images: images.count),
+            cosines = matmulTransposed(model.imageEmbeddings(imageStates: states, images: images),
                                        try model.textEmbeddings(ids: ids))
         }
         var probabilities: Tensor?
         if itm {
-            let pairs = images.indices.flatMap { i in ids.indices.map { (i, $0) } }
-            let logits = try model.itmLogits(imageStates: states, images: images.count, ids: pairs.map { ids[$0.1] },
+            let pairs = (0..<images).flatMap { i in ids.indices.map { (i, $0) } }
+            let logits = try model.itmLogits(imageStates: states, images: images, ids: pairs.map { ids[$0.1] },
                                              imageOf: pairs.map(\.0))
             softmaxInPlace(logits)
             probabilities = logits
         }
-        return images.indices.map { i in
-            texts.indices.map { j in
-                let pair = i * texts.count + j
-                return MatchScore(itm: probabilities.map { $0.data[pair * 2 + 1] }, itc: cosines.map { $0.data[pair] })
+        let itmValues = probabilities?.scalars, itcValues = cosines?.scalars
+        return (0..<images).map { i in
+            ids.indices.map { j in
+                let pair = i * ids.count + j
+                return MatchScore(itm: itmValues.map { $0[pair * 2 + 1] }, itc: itcValues.map { $0[pair] })
             }
         }
-    }
-}
-
-enum BLIPPixels {
-    /// Pixel values [B, 3, size, size] of decoded images, preprocessed in parallel.
-    static func values(_ images: [RGBImage], _ preprocessor: ImagePreprocessor, size: Int) throws -> Tensor {
-        guard !images.isEmpty else { throw GlimpseError.invalidArgument("no images") }
-        let (h, w) = (preprocessor.outputHeight, preprocessor.outputWidth)
-        guard h == size, w == size else {
-            throw GlimpseError.invalidConfig("preprocessor_config.json gives \(w)×\(h) images but the model takes \(size)×\(size)")
-        }
-        let pixels = Tensor(zeros: [images.count, 3, h, w])
-        Parallel.forEach(images.count) { range in
-            for i in range { preprocessor.pixelValues(images[i], into: pixels.data + i * 3 * h * w) }
-        }
-        return pixels
     }
 }
 

@@ -6,20 +6,15 @@ import GlimpseText
 /// A CLIP checkpoint ready for use on files and strings: the network plus the tokenizer
 /// and image preprocessor saved beside it (what transformers splits into CLIPModel and
 /// CLIPProcessor).
-public final class CLIP: Sendable {
+public final class CLIP: CheckpointLoadable, Sendable {
     public let model: CLIPModel
     public let checkpoint: Checkpoint
     private let tokenizerResult: Background<CLIPTokenizer>
     private let preprocessorResult: Result<ImagePreprocessor, GlimpseError>
 
-    /// Loads a Hugging Face or open_clip CLIP folder. The tokenizer and preprocessor are looked for now
-    /// but only required by the calls that need them, so a folder without
-    /// preprocessor_config.json still embeds texts.
-    public convenience init(folder path: String) throws {
-        try self.init(checkpoint: Checkpoint(folder: path))
-    }
-
-    /// Loads from a located checkpoint, e.g. `ModelLocator.resolve("openai/clip-vit-base-patch32")`.
+    /// Loads a Hugging Face or open_clip CLIP folder (`init(model:)` also takes a Hub id). The
+    /// tokenizer and preprocessor are looked for now but only required by the calls that need
+    /// them, so a folder without preprocessor_config.json still embeds texts.
     public init(checkpoint: Checkpoint) throws {
         self.checkpoint = checkpoint
         model = try CLIPModel(checkpoint: checkpoint)
@@ -46,20 +41,7 @@ public final class CLIP: Sendable {
 
     /// Pixel values [B, C, H, W] of decoded images, preprocessed in parallel.
     public func pixelValues(_ images: [RGBImage]) throws -> Tensor {
-        let preprocessor = try self.preprocessor
-        let (h, w) = (preprocessor.outputHeight, preprocessor.outputWidth)
-        let size = model.image.imageSize
-        guard h == size, w == size else {
-            throw GlimpseError.invalidConfig("the preprocessor gives \(w)×\(h) images but the model takes \(size)×\(size)")
-        }
-        return Profiler.measure(.preprocessing) {
-            let pixels = Tensor(zeros: [images.count, 3, h, w])
-            let plane = 3 * h * w
-            Parallel.forEach(images.count) { range in
-                for i in range { preprocessor.pixelValues(images[i], into: pixels.data + i * plane) }
-            }
-            return pixels
-        }
+        try PixelBatch(images: images, preprocessor: preprocessor, size: model.image.imageSize).pixels
     }
 
     /// Image embeddings [B, projection]: L2-normalised, or with `normalize: false` the raw
@@ -75,12 +57,28 @@ public final class CLIP: Sendable {
         return features
     }
 
-    /// Decodes and embeds image files.
+    /// Decodes and embeds image files; the first file that cannot be read or decoded throws.
     public func embed(imageFiles: [String], normalize: Bool = true) throws -> Tensor {
-        let images = try Profiler.measure(.decode) {
-            try imageFiles.map { try ImageDecoder.decode(contentsOf: URL(fileURLWithPath: $0)) }
+        let rows = try embedEach(imageFiles: imageFiles, normalize: normalize).map { try $0.get() }
+        return Tensor(shape: [rows.count, model.embeddingDim], values: rows.flatMap { $0 })
+    }
+
+    /// Embeddings of image files, one result per file in input order: a file that cannot be
+    /// read or decoded fails on its own and the others are embedded. Files are decoded one at
+    /// a time (see `PixelBatch`), `CLIPModel.imagesPerPass` per forward pass.
+    public func embedEach(imageFiles: [String], normalize: Bool = true) throws -> [InputResult<[Float]>] {
+        let preprocessor = try self.preprocessor
+        var results: [InputResult<[Float]>] = []
+        for start in stride(from: 0, to: imageFiles.count, by: CLIPModel.imagesPerPass) {
+            let files = Array(imageFiles[start ..< min(start + CLIPModel.imagesPerPass, imageFiles.count)])
+            let batch = try PixelBatch(files: files, preprocessor: preprocessor, size: model.image.imageSize)
+            results += try batch.inputs.mapReady { _ in
+                let features = try model.imageFeatures(pixels: batch.pixels)
+                if normalize { l2NormalizeInPlace(features) }
+                return features.rowArrays
+            }
         }
-        return try embed(images: images, normalize: normalize)
+        return results
     }
 
     /// Text embeddings [B, projection]: L2-normalised, or raw (`get_text_features`).
@@ -88,6 +86,16 @@ public final class CLIP: Sendable {
         let features = try model.textFeatures(ids: texts.map { try tokenize($0, truncate: truncate) })
         if normalize { l2NormalizeInPlace(features) }
         return features
+    }
+
+    /// Embeddings of texts, one result per text in input order: a text that cannot be
+    /// tokenized (longer than the context without `truncate`) fails on its own.
+    public func embedEach(texts: [String], normalize: Bool = true, truncate: Bool = false) throws -> [InputResult<[Float]>] {
+        try texts.map { text in attempt { try tokenize(text, truncate: truncate) } }.mapReady { ids in
+            let features = try model.textFeatures(ids: ids)
+            if normalize { l2NormalizeInPlace(features) }
+            return features.rowArrays
+        }
     }
 }
 

@@ -61,4 +61,13 @@ public struct ZeroShotClassifier: Sendable {
             }.sorted { $0.probability > $1.probability }
         }
     }
+
+    /// Scores for image files, one result per file in input order: a file that cannot be read
+    /// or decoded fails on its own and the others are classified.
+    public func classifyEach(imageFiles: [String], clip: CLIP) throws -> [InputResult<[LabelScore]>] {
+        let dim = labelEmbeddings.shape[1]
+        return try clip.embedEach(imageFiles: imageFiles).mapReady { rows in
+            classify(imageEmbeddings: Tensor(shape: [rows.count, dim], values: rows.flatMap { $0 }))
+        }
+    }
 }

@@ -21,14 +21,15 @@ public struct OwlViTQueries: Sendable {
 /// (CLIP's, context 16) and image preprocessor (squash to the input square, bicubic, CLIP
 /// mean/std), and the reference's post-processing. What transformers splits into
 /// `OwlViTForObjectDetection` and `OwlViTProcessor`.
-public final class OwlViT: Sendable {
+public final class OwlViT: CheckpointLoadable, Sendable {
     public let model: OwlViTForObjectDetection
     public let checkpoint: Checkpoint
     private let tokenizerResult: Background<CLIPTokenizer>
     private let preprocessorResult: Result<ImagePreprocessor, GlimpseError>
 
-    public init(folder path: String) throws {
-        checkpoint = try Checkpoint(folder: path)
+    /// Loads an OWL-ViT folder (`init(model:)` also takes a Hub id).
+    public init(checkpoint: Checkpoint) throws {
+        self.checkpoint = checkpoint
         model = try OwlViTForObjectDetection(checkpoint: checkpoint)
         let folder = checkpoint.folder
         var defaults = PreprocessorConfig()
@@ -59,20 +60,12 @@ public final class OwlViT: Sendable {
 
     /// Pixel values [B, 3, S, S]: each image squashed to the model's square input.
     public func pixelValues(_ images: [RGBImage]) throws -> Tensor {
-        let preprocessor = try self.preprocessor
-        let size = model.config.vision.imageSize
-        for image in images {
-            let (h, w) = preprocessor.outputSize(for: image)
-            guard h == size, w == size else {
-                throw GlimpseError.invalidConfig("preprocessor_config.json gives \(w)×\(h) images but the model takes \(size)×\(size)")
-            }
-        }
-        let pixels = Tensor(zeros: [images.count, 3, size, size])
-        let plane = 3 * size * size
-        Parallel.forEach(images.count) { range in
-            for i in range { preprocessor.pixelValues(images[i], into: pixels.data + i * plane) }
-        }
-        return pixels
+        try PixelBatch(images: images, preprocessor: preprocessor, size: model.config.vision.imageSize).pixels
+    }
+
+    /// Image files decoded one at a time into pixel values; unreadable files fail on their own.
+    public func pixelBatch(imageFiles: [String]) throws -> PixelBatch {
+        try PixelBatch(files: imageFiles, preprocessor: preprocessor, size: model.config.vision.imageSize)
     }
 
     public func featureMap(_ images: [RGBImage]) throws -> OwlViTFeatureMap {
@@ -94,12 +87,17 @@ public final class OwlViT: Sendable {
         guard labels.count == images.count else {
             throw GlimpseError.invalidArgument("\(labels.count) labels for \(images.count) query images")
         }
-        let map = try featureMap(images)
+        return try imageQueries(pixels: pixelValues(images), labels: labels)
+    }
+
+    private func imageQueries(pixels: Tensor, labels: [String]) throws -> OwlViTQueries {
+        let count = pixels.shape[0]
+        let map = try model.featureMap(pixels: pixels)
         let boxes = model.boxes(map)
         let dim = model.config.projectionDim
         var picked: [Tensor] = []
         var patches: [Int] = []
-        for i in 0..<images.count {
+        for i in 0..<count {
             let classEmbeddings = model.classHead.embeddings(map.image(i))
             let rows = boxes.rows(i * map.patches ..< (i + 1) * map.patches)
             guard let p = OwlViTPostprocessing.imageQueryIndex(classEmbeddings: classEmbeddings, boxes: rows) else {
@@ -112,9 +110,20 @@ public final class OwlViT: Sendable {
                              queryPatches: patches)
     }
 
+    /// Query images read from files (decoded one at a time), labelled with their file names.
+    /// Queries are shared by every image searched, so an unreadable query file throws.
+    public func imageQueries(files: [String]) throws -> OwlViTQueries {
+        guard !files.isEmpty else { throw GlimpseError.invalidArgument("no query images") }
+        let batch = try pixelBatch(imageFiles: files)
+        for case .failure(let error) in batch.inputs { throw error }
+        return try imageQueries(pixels: batch.pixels, labels: files.map { URL(fileURLWithPath: $0).lastPathComponent })
+    }
+
     /// Pixel scale of normalised boxes: OWL-ViT squashes images, so x spans the width and
     /// y the height (a padding preprocessor, as OWLv2's, would use the longer side for both).
-    public func boxScale(for image: RGBImage) -> (x: Float, y: Float) { (Float(image.width), Float(image.height)) }
+    public func boxScale(for image: RGBImage) -> (x: Float, y: Float) { boxScale(for: ImageSize(width: image.width, height: image.height)) }
+    /// As `boxScale(for:)`, from the image's size alone.
+    public func boxScale(for size: ImageSize) -> (x: Float, y: Float) { (Float(size.width), Float(size.height)) }
 
     /// Detections per image, boxes in pixels of each original image.
     ///
@@ -132,17 +141,41 @@ public final class OwlViT: Sendable {
         guard perImageQueries.count == images.count else {
             throw GlimpseError.invalidArgument("\(perImageQueries.count) query sets for \(images.count) images")
         }
+        try checkThresholds(threshold, nms)
+        if images.isEmpty { return [] }
+        return try detections(pixels: pixelValues(images), sizes: images.map { ImageSize(width: $0.width, height: $0.height) },
+                          perImageQueries: perImageQueries, threshold: threshold, nms: nms)
+    }
+
+    /// Detections in image files, one result per file in input order: a file that cannot be
+    /// read or decoded fails on its own and the others are searched. Files are decoded one at
+    /// a time (see `PixelBatch`).
+    public func detectEach(imageFiles: [String], queries: OwlViTQueries, threshold: Float? = nil,
+                           nms: Float = 0.3) throws -> [InputResult<DetectedImage>] {
+        try checkThresholds(threshold, nms)
+        let batch = try pixelBatch(imageFiles: imageFiles)
+        return try batch.inputs.mapReady { sizes in
+            let found = try detections(pixels: batch.pixels, sizes: sizes, perImageQueries: Array(repeating: queries, count: sizes.count),
+                                   threshold: threshold, nms: nms)
+            return zip(sizes, found).map { DetectedImage(size: $0, detections: $1) }
+        }
+    }
+
+    private func checkThresholds(_ threshold: Float?, _ nms: Float) throws {
         if let threshold, !(0...1).contains(threshold) {
             throw GlimpseError.invalidArgument("threshold \(threshold) is outside [0, 1]")
         }
         guard (0...1).contains(nms) else { throw GlimpseError.invalidArgument("NMS IoU threshold \(nms) is outside [0, 1]") }
-        if images.isEmpty { return [] }
-        let map = try featureMap(images)
+    }
+
+    private func detections(pixels: Tensor, sizes: [ImageSize], perImageQueries: [OwlViTQueries],
+                            threshold: Float?, nms: Float) throws -> [[Detection]] {
+        let map = try model.featureMap(pixels: pixels)
         let boxes = model.boxes(map)
-        return images.indices.map { i in
+        return sizes.indices.map { i in
             let queries = perImageQueries[i]
             let rows = boxes.rows(i * map.patches ..< (i + 1) * map.patches)
-            let (sx, sy) = boxScale(for: images[i])
+            let (sx, sy) = boxScale(for: sizes[i])
             switch queries.kind {
             case .text:
                 let logits = model.logits(map, image: i, queries: queries.embeddings).logits
@@ -160,4 +193,10 @@ public final class OwlViT: Sendable {
             }
         }
     }
+}
+
+/// One searched image: its size as decoded (boxes are in its pixels) and what was found.
+public struct DetectedImage: Sendable {
+    public let size: ImageSize
+    public let detections: [Detection]
 }
