@@ -31,6 +31,7 @@ public final class BLIPCaptioner: Sendable {
         generationDefaults = try GenerationOptions(checkpoint: checkpoint)
         tokenizer = try WordPieceTokenizer.load(folder: checkpoint.folder)
         preprocessor = try BLIPImageProcessor.load(folder: checkpoint.folder)
+        try preprocessor.validate(forModelInput: config.vision.imageSize, config.vision.imageSize)
         model = try BLIPCaptioningModel(config: config, weights: checkpoint.weights())
     }
 
@@ -80,6 +81,7 @@ public final class BLIPMatcher: Sendable {
         let config = try BLIPConfig.load(checkpoint, expecting: "BlipForImageTextRetrieval", as: "an image-text matching model")
         tokenizer = try WordPieceTokenizer.load(folder: checkpoint.folder)
         preprocessor = try BLIPImageProcessor.load(folder: checkpoint.folder)
+        try preprocessor.validate(forModelInput: config.vision.imageSize, config.vision.imageSize)
         model = try BLIPRetrievalModel(config: config, weights: checkpoint.weights())
     }
 
@@ -122,14 +124,8 @@ enum BLIPPixels {
     /// Pixel values [B, 3, size, size] of decoded images, preprocessed in parallel.
     static func values(_ images: [RGBImage], _ preprocessor: ImagePreprocessor, size: Int) throws -> Tensor {
         guard !images.isEmpty else { throw GlimpseError.invalidArgument("no images") }
-        let (h, w) = (preprocessor.outputHeight, preprocessor.outputWidth)
-        guard h == size, w == size else {
-            throw GlimpseError.invalidConfig("preprocessor_config.json gives \(w)×\(h) images but the model takes \(size)×\(size)")
-        }
-        let pixels = Tensor(zeros: [images.count, 3, h, w])
-        Parallel.forEach(images.count) { range in
-            for i in range { preprocessor.pixelValues(images[i], into: pixels.data + i * 3 * h * w) }
-        }
+        let pixels = Tensor(zeros: [images.count, 3, size, size])
+        try preprocessor.pixelValues(images, height: size, width: size, into: UnsafeMutableBufferPointer(start: pixels.data, count: pixels.count)) { Parallel.forEach($0, $1) }
         return pixels
     }
 }

@@ -25,8 +25,9 @@ public final class CLIP: Sendable {
         model = try CLIPModel(checkpoint: checkpoint)
         let (folder, checkpoint) = (checkpoint.folder, checkpoint)
         tokenizerResult = Background { try CLIPTokenizer.load(folder: folder) }
-        preprocessorResult = Result { try OpenCLIPConfig(checkpoint: checkpoint).map { ImagePreprocessor(config: $0.preprocess) }
-            ?? ImagePreprocessor.load(folder: folder) }.mapError(GlimpseError.wrap)
+        let size = model.image.imageSize
+        preprocessorResult = Result { let p = try OpenCLIPConfig(checkpoint: checkpoint).map { ImagePreprocessor(config: $0.preprocess) }
+            ?? ImagePreprocessor.load(folder: folder); try p.validate(forModelInput: size, size); return p }.mapError(GlimpseError.wrap)
     }
 
     public var tokenizer: CLIPTokenizer { get throws { do { return try tokenizerResult.get() } catch { throw GlimpseError.wrap(error) } } }
@@ -41,17 +42,10 @@ public final class CLIP: Sendable {
     /// Pixel values [B, C, H, W] of decoded images, preprocessed in parallel.
     public func pixelValues(_ images: [RGBImage]) throws -> Tensor {
         let preprocessor = try self.preprocessor
-        let (h, w) = (preprocessor.outputHeight, preprocessor.outputWidth)
-        let size = model.image.imageSize
-        guard h == size, w == size else {
-            throw GlimpseError.invalidConfig("the preprocessor gives \(w)×\(h) images but the model takes \(size)×\(size)")
-        }
-        return Profiler.measure(.preprocessing) {
+        let (h, w) = (model.image.imageSize, model.image.imageSize)
+        return try Profiler.measure(.preprocessing) {
             let pixels = Tensor(zeros: [images.count, 3, h, w])
-            let plane = 3 * h * w
-            Parallel.forEach(images.count) { range in
-                for i in range { preprocessor.pixelValues(images[i], into: pixels.data + i * plane) }
-            }
+            try preprocessor.pixelValues(images, height: h, width: w, into: UnsafeMutableBufferPointer(start: pixels.data, count: pixels.count)) { Parallel.forEach($0, $1) }
             return pixels
         }
     }

@@ -38,7 +38,8 @@ public final class OwlViT: Sendable {
         (defaults.cropHeight, defaults.cropWidth) = (size, size)
         tokenizerResult = Background { try CLIPTokenizer.load(folder: folder) }
         preprocessorResult = Result {
-            try ImagePreprocessor.load(folder: folder, defaults: defaults, squareIntegerSize: true)
+            let p = try ImagePreprocessor.load(folder: folder, defaults: defaults, squareIntegerSize: true)
+            try p.validate(forModelInput: size, size); return p
         }.mapError(GlimpseError.wrap)
     }
 
@@ -55,17 +56,8 @@ public final class OwlViT: Sendable {
     public func pixelValues(_ images: [RGBImage]) throws -> Tensor {
         let preprocessor = try self.preprocessor
         let size = model.config.vision.imageSize
-        for image in images {
-            let (h, w) = preprocessor.outputSize(for: image)
-            guard h == size, w == size else {
-                throw GlimpseError.invalidConfig("preprocessor_config.json gives \(w)×\(h) images but the model takes \(size)×\(size)")
-            }
-        }
         let pixels = Tensor(zeros: [images.count, 3, size, size])
-        let plane = 3 * size * size
-        Parallel.forEach(images.count) { range in
-            for i in range { preprocessor.pixelValues(images[i], into: pixels.data + i * plane) }
-        }
+        try preprocessor.pixelValues(images, height: size, width: size, into: UnsafeMutableBufferPointer(start: pixels.data, count: pixels.count)) { Parallel.forEach($0, $1) }
         return pixels
     }
 
