@@ -116,7 +116,7 @@ public struct ConfigReader: @unchecked Sendable {
     }
 
     /// JSON true/false. (`is Bool` is no test: Foundation bridges the numbers 0 and 1 to Bool too.)
-    static func isBoolean(_ number: NSNumber) -> Bool { String(cString: number.objCType) == "c" }
+    public static func isBoolean(_ number: NSNumber) -> Bool { String(cString: number.objCType) == "c" }
 
     public func bool(_ key: String, default fallback: Bool) throws -> Bool {
         guard let value = raw(key) else { return fallback }

@@ -36,15 +36,15 @@ public enum InputFile {
     public static func check(_ path: String, what: String, limit: Int) throws -> Int {
         switch kind(of: path) {
         case .missing: throw GlimpseError.fileNotFound(path: path, what: what)
-        case .directory: throw GlimpseError.invalidFile(path: path, reason: "is a directory, not a \(what)")
-        case .other(let description): throw GlimpseError.invalidFile(path: path, reason: "is \(description), not a \(what)")
+        case .directory: throw GlimpseError.invalidFile(path: path, reason: "is a directory, not \(article(what))")
+        case .other(let description): throw GlimpseError.invalidFile(path: path, reason: "is \(description), not \(article(what))")
         case .regular: break
         }
         var info = stat()
         guard stat(path, &info) == 0 else { throw GlimpseError.fileNotFound(path: path, what: what) }
         let size = Int(info.st_size)
         guard size <= limit else {
-            throw GlimpseError.invalidFile(path: path, reason: "is \(size) bytes, more than the \(limit) bytes a \(what) may have")
+            throw GlimpseError.invalidFile(path: path, reason: "is \(size) bytes, more than the \(limit) bytes \(article(what)) may have")
         }
         return size
     }
@@ -60,7 +60,7 @@ public enum InputFile {
             // One byte past the limit tells a file that grew since the size check.
             let data = try handle.read(upToCount: limit + 1) ?? Data()
             guard data.count <= limit else {
-                throw GlimpseError.invalidFile(path: path, reason: "grew past the \(limit) bytes a \(what) may have while being read")
+                throw GlimpseError.invalidFile(path: path, reason: "grew past the \(limit) bytes \(article(what)) may have while being read")
             }
             return data
         } catch let error as GlimpseError {
@@ -81,15 +81,32 @@ public enum InputFile {
     public static func decodeText(_ data: Data, path: String, what: String) throws -> String {
         var bytes = [UInt8](data)
         if bytes.starts(with: [0xFF, 0xFE]) || bytes.starts(with: [0xFE, 0xFF]) {
-            throw GlimpseError.invalidFile(path: path, reason: "is UTF-16 text; a \(what) must be UTF-8")
+            throw GlimpseError.invalidFile(path: path, reason: "is UTF-16 text; \(article(what)) must be UTF-8")
         }
         if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { bytes.removeFirst(3) }
         guard let text = String(validating: bytes, as: UTF8.self) else {
-            throw GlimpseError.invalidFile(path: path, reason: "is not UTF-8 text; a \(what) must be UTF-8")
+            throw GlimpseError.invalidFile(path: path, reason: "is not UTF-8 text; \(article(what)) must be UTF-8")
         }
         if let nul = bytes.firstIndex(of: 0) {
-            throw GlimpseError.invalidFile(path: path, reason: "contains a NUL byte at offset \(nul); a \(what) must be text")
+            if looksLikeUTF16(bytes) {
+                throw GlimpseError.invalidFile(path: path, reason: "is UTF-16 text (without a byte-order mark); \(article(what)) must be UTF-8")
+            }
+            throw GlimpseError.invalidFile(path: path, reason: "contains a NUL byte at offset \(nul); \(article(what)) must be text")
         }
         return text
+    }
+
+    /// ASCII-range text in UTF-16 without a byte-order mark: every other byte NUL, the rest not.
+    static func looksLikeUTF16(_ bytes: [UInt8]) -> Bool {
+        let head = bytes.prefix(512)
+        guard head.count >= 4 else { return false }
+        let pairs = stride(from: head.startIndex, to: head.endIndex - 1, by: 2).map { (head[$0], head[$0 + 1]) }
+        return pairs.allSatisfy { $0.0 != 0 && $0.1 == 0 } || pairs.allSatisfy { $0.0 == 0 && $0.1 != 0 }
+    }
+
+    /// "a labels file", "an image": `what` with its indefinite article, for messages.
+    public static func article(_ what: String) -> String {
+        guard let first = what.first?.lowercased() else { return what }
+        return ("aeiou".contains(first) ? "an " : "a ") + what
     }
 }

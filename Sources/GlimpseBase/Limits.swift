@@ -15,6 +15,12 @@ public enum Limits {
     /// Decoded pixels of one image: PIL refuses twice `Image.MAX_IMAGE_PIXELS` as a
     /// decompression bomb, and so does Glimpse.
     public static let imagePixels = 2 * 89_478_485
+    /// Either side of a decoded image (JPEG's own maximum). PNG allows 2^31, and resampling a
+    /// one-pixel-wide strip of that height would need gigabytes of filter weights.
+    public static let imageSide = 65_535
+    /// A side of the image a preprocessor produces (`size`, `shortest_edge`, `crop_size` in
+    /// `preprocessor_config.json`): real models take 224 to about 1,000.
+    public static let preprocessedSide = 8192
     /// A safetensors JSON header (the Rust `safetensors` crate's own limit).
     public static let safetensorsHeaderBytes = 100_000_000
     /// A file downloaded from the Hub that is neither a JSON config nor a tokenizer file

@@ -1,5 +1,8 @@
 import Foundation
 import GlimpseBase
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Turns image files into `RGBImage`s the way Hugging Face's `load_image` does:
 /// `PIL.Image.open(path)`, `ImageOps.exif_transpose`, then `.convert("RGB")`.
@@ -8,37 +11,46 @@ import GlimpseBase
 /// downloaded images are often misnamed. `convert("RGB")` drops alpha rather than
 /// compositing it, so transparent pixels keep whatever colour the file stores.
 public enum ImageDecoder {
-    /// PIL refuses images above twice `Image.MAX_IMAGE_PIXELS` as decompression bombs; so do we.
-    static let maxPixels = 2 * 89_478_485
+    /// Bytes enough to tell every format `ImageFormat.sniff` knows.
+    static let headerBytes = 32
 
-    /// Decodes the file at `url`, naming it in every error.
+    /// Decodes the file at `url`, naming it in every error. The file must be a regular file of
+    /// at most `Limits.imageFileBytes`, and its first bytes must say JPEG or PNG before the rest
+    /// is read, so a FIFO, a device or a huge file of something else is refused unread.
     public static func decode(contentsOf url: URL) throws -> RGBImage {
         let path = url.path
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-            throw GlimpseError.fileNotFound(path: path, what: "image")
+        try InputFile.check(path, what: "image", limit: Limits.imageFileBytes)
+        guard let handle = FileHandle(forReadingAtPath: path) else {
+            throw GlimpseError.invalidFile(path: path, reason: "cannot be opened for reading (\(String(cString: strerror(errno))))")
         }
-        if isDirectory.boolValue {
-            throw GlimpseError.invalidFile(path: path, reason: "is a directory, not an image")
-        }
-        let data: Data
+        let head: Data
         do {
-            data = try Data(contentsOf: url)
+            defer { try? handle.close() }
+            head = try handle.read(upToCount: headerBytes) ?? Data()
         } catch {
-            throw GlimpseError.invalidFile(path: path, reason: "cannot be read (\(error.localizedDescription))")
+            throw GlimpseError.invalidFile(path: path, reason: "cannot be read (\(String(cString: strerror(errno))))")
         }
+        try requireSupported(ImageFormat.sniff([UInt8](head)), name: path)
+        let data = try InputFile.read(path, what: "image", limit: Limits.imageFileBytes)
         return try decode(data: [UInt8](data), name: path)
     }
 
     /// Decodes an in-memory file; `name` (a path or any label) is used in error messages.
     public static func decode(data: [UInt8], name: String) throws -> RGBImage {
-        switch ImageFormat.sniff(data) {
-        case .jpeg:
-            let image = try JPEGDecoder.decode(data, name: name)
-            return ExifOrientation.apply(ExifOrientation.fromJPEG(data), to: image)
-        case .png:
+        let format = ImageFormat.sniff(data)
+        try requireSupported(format, name: name)
+        if format == .png {
             let (image, exif) = try PNGDecoder.decode(data, name: name)
             return ExifOrientation.apply(exif, to: image)
+        }
+        let image = try JPEGDecoder.decode(data, name: name)
+        return ExifOrientation.apply(ExifOrientation.fromJPEG(data), to: image)
+    }
+
+    /// Throws, naming the format, unless `format` is JPEG or PNG.
+    static func requireSupported(_ format: ImageFormat, name: String) throws {
+        switch format {
+        case .jpeg, .png: return
         case .unsupported(let format):
             throw GlimpseError.invalidFile(
                 path: name, reason: "is a \(format) image; only JPEG and PNG are supported (convert it first)")
@@ -54,10 +66,14 @@ public enum ImageDecoder {
         guard width > 0, height > 0 else {
             throw GlimpseError.invalidFile(path: name, reason: "has invalid dimensions \(width)x\(height)")
         }
-        let (pixels, overflow) = width.multipliedReportingOverflow(by: height)
-        guard !overflow, pixels <= maxPixels else {
+        guard width <= Limits.imageSide, height <= Limits.imageSide else {
             throw GlimpseError.invalidFile(
-                path: name, reason: "is \(width)x\(height), more than \(maxPixels) pixels (possible decompression bomb)")
+                path: name, reason: "is \(width)x\(height), a side longer than the \(Limits.imageSide) pixels an image may have")
+        }
+        let (pixels, overflow) = width.multipliedReportingOverflow(by: height)
+        guard !overflow, pixels <= Limits.imagePixels else {
+            throw GlimpseError.invalidFile(
+                path: name, reason: "is \(width)x\(height), more than \(Limits.imagePixels) pixels (possible decompression bomb)")
         }
         return pixels * 3
     }

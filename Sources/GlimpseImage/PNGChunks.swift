@@ -26,6 +26,8 @@ struct PNGChunks {
             let end = i + 12 + length
             guard length >= 0, end <= d.count else { throw .truncated }
             let name = String(decoding: type, as: UTF8.self)
+            // IHDR comes first and only once (later code edits it at its fixed offset).
+            guard (name == "IHDR") == (i == 8) else { throw .malformed(i == 8 ? "the first chunk is \(name), not IHDR" : "a second IHDR chunk") }
             if name == "IHDR" {
                 guard length == 13 else { throw .malformed("IHDR has length \(length)") }
                 let p = i + 8

@@ -29,14 +29,16 @@ enum PNGDecoder {
 
         if chunks.bitDepth == 16 && chunks.colorType == 4 {
             chunks.relabelGrayAlpha16AsRGBA8()
-            let raw: [UInt8] = try read(chunks.stripped, format: flagColor | flagAlpha, channels: 4, name: name)
+            let raw: [UInt8] = try read(chunks.stripped, format: flagColor | flagAlpha, channels: 4,
+                                             width: chunks.width, height: chunks.height, name: name)
             for i in 0..<pixels { let v = raw[4 * i]; rgb[3 * i] = v; rgb[3 * i + 1] = v; rgb[3 * i + 2] = v }
         } else if chunks.bitDepth == 16 {
             // No gAMA is left, so libpng treats the 16-bit samples as linear and returns them
             // untouched, except that with alpha it premultiplies; undo that (exact where opaque).
             let channels = chunks.colorType == 0 ? 1 : hasAlpha ? 4 : 3
             let format = flagLinear | (channels == 1 ? 0 : flagColor) | (hasAlpha ? flagAlpha : 0)
-            let raw: [UInt16] = try read(chunks.stripped, format: format, channels: channels, name: name)
+            let raw: [UInt16] = try read(chunks.stripped, format: format, channels: channels,
+                                          width: chunks.width, height: chunks.height, name: name)
             for i in 0..<pixels {
                 if channels == 1 {
                     let v = UInt8(min(raw[i], 255))  // Pillow: "I;16" -> RGB clips
@@ -54,7 +56,7 @@ enum PNGDecoder {
             // 8 bits or fewer: libpng expands palette and low-depth gray exactly as Pillow.
             let channels = hasAlpha ? 4 : 3
             let raw: [UInt8] = try read(chunks.stripped, format: flagColor | (hasAlpha ? flagAlpha : 0),
-                                        channels: channels, name: name)
+                                        channels: channels, width: chunks.width, height: chunks.height, name: name)
             if !hasAlpha { return (RGBImage(width: chunks.width, height: chunks.height, pixels: raw), exif) }
             for i in 0..<pixels {
                 rgb[3 * i] = raw[4 * i]; rgb[3 * i + 1] = raw[4 * i + 1]; rgb[3 * i + 2] = raw[4 * i + 2]
@@ -64,7 +66,7 @@ enum PNGDecoder {
     }
 
     /// Runs the simplified reader over `file` into `channels` samples of `T` per pixel.
-    private static func read<T: FixedWidthInteger>(_ file: [UInt8], format: UInt32, channels: Int,
+    private static func read<T: FixedWidthInteger>(_ file: [UInt8], format: UInt32, channels: Int, width: Int, height: Int,
                                                    name: String) throws -> [T] {
         // libpng keeps reading from this memory until finish_read, so it needs a stable copy.
         let source = UnsafeMutableRawBufferPointer.allocate(byteCount: file.count, alignment: 16)
@@ -76,7 +78,10 @@ enum PNGDecoder {
         let begun = png_image_begin_read_from_memory(&image, source.baseAddress, source.count)
         guard begun != 0 else { throw failure(&image, name) }
         image.format = format
-        let width = Int(image.width), height = Int(image.height)
+        // The size checked against the limits is the size libpng fills in.
+        guard Int(image.width) == width, Int(image.height) == height else {
+            throw GlimpseError.invalidFile(path: name, reason: "is a corrupt PNG (IHDR says \(width)x\(height), libpng reads \(image.width)x\(image.height))")
+        }
         var out = [T](repeating: 0, count: width * height * channels)
         let finished = out.withUnsafeMutableBytes { buffer in
             png_image_finish_read(&image, nil, buffer.baseAddress, Int32(width * channels), nil)

@@ -4,10 +4,11 @@ import GlimpseBase
 /// The image half of a Hugging Face `preprocessor_config.json`.
 ///
 /// Missing keys take `CLIPImageProcessor`'s defaults, unknown keys are ignored (configs carry
-/// tokenizer and processor-class keys too), and present keys of the wrong type are
-/// `GlimpseError.invalidConfig` errors naming the key, because a silently misread size or
-/// mean would give plausible but wrong embeddings.
-public struct PreprocessorConfig: Sendable, Decodable, Equatable {
+/// tokenizer and processor-class keys too), and present keys of the wrong type or out of range
+/// are `GlimpseError.invalidConfig` errors naming the file and key, because a silently misread
+/// size or mean would give plausible but wrong embeddings. Read through `ConfigReader`, like
+/// every other JSON config.
+public struct PreprocessorConfig: Sendable, Equatable {
     /// How `size` chooses the resize target, in transformers' order of precedence.
     public enum Size: Sendable, Equatable {
         /// Shorter side to `shortestEdge`, aspect kept (long side truncated, as transformers
@@ -43,153 +44,120 @@ public struct PreprocessorConfig: Sendable, Decodable, Equatable {
     /// CLIP's defaults.
     public init() {}
 
-    public init(from decoder: Decoder) throws {
-        try self.init(json: JSONValue(from: decoder), defaults: PreprocessorConfig(), squareIntegerSize: false)
-    }
-
     /// Reads a config over another model family's defaults. `squareIntegerSize`: a bare integer
     /// `size` means a square of that side (`default_to_square=True`, as OWL-ViT's processor
-    /// reads its hub configs), not CLIP's shortest edge.
-    public init(data: Data, defaults: PreprocessorConfig, squareIntegerSize: Bool) throws {
-        let json: JSONValue
-        do { json = try JSONDecoder().decode(JSONValue.self, from: data) } catch {
-            throw GlimpseError.invalidFile(path: "preprocessor config", reason: "is not valid JSON")
+    /// reads its hub configs), not CLIP's shortest edge. `path` names the file in errors.
+    public init(data: Data, defaults: PreprocessorConfig = PreprocessorConfig(), squareIntegerSize: Bool = false,
+                path: String = "preprocessor_config.json") throws {
+        guard let object = try? JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed]) else {
+            throw GlimpseError.invalidFile(path: path, reason: "is not valid JSON")
         }
-        try self.init(json: json, defaults: defaults, squareIntegerSize: squareIntegerSize)
+        guard let values = object as? [String: Any] else {
+            throw GlimpseError.invalidConfig("\(path): must be a JSON object, found \(Self.describe(object))")
+        }
+        try self.init(reader: ConfigReader(values: values, context: path), defaults: defaults, squareIntegerSize: squareIntegerSize)
     }
 
-    init(json all: JSONValue, defaults: PreprocessorConfig, squareIntegerSize: Bool) throws {
-        guard case .object(let o) = all else { throw GlimpseError.invalidConfig("preprocessor config must be a JSON object") }
+    /// Reads the keys of `reader` (a `preprocessor_config.json`) over `defaults`.
+    public init(reader r: ConfigReader, defaults: PreprocessorConfig = PreprocessorConfig(), squareIntegerSize: Bool = false) throws {
         var c = defaults
-        c.doResize = try o.bool("do_resize") ?? c.doResize
-        if let size = o["size"], size != .null {
-            c.size = try Self.parseSize(size)
-            if squareIntegerSize, case .number = size, case .shortestEdge(let n, _) = c.size { c.size = .exact(height: n, width: n) }
+        c.doResize = try r.bool("do_resize", default: c.doResize)
+        if let size = try Self.parseSize(r) {
+            c.size = size
+            if squareIntegerSize, r.values["size"] is NSNumber, case .shortestEdge(let n, _) = size { c.size = .exact(height: n, width: n) }
         }
-        if let r = try o.int("resample") {
-            guard let filter = Resize.Filter(rawValue: r) else {
-                throw GlimpseError.invalidConfig("'resample' \(r) is not supported (use 1 lanczos, 2 bilinear, 3 bicubic, 4 box or 5 hamming; 0 nearest is not implemented)")
+        if let code = try r.optionalInt("resample") {
+            guard let filter = Resize.Filter(rawValue: code) else {
+                throw GlimpseError.invalidConfig("\(r.context): 'resample' \(code) is not supported (use 1 lanczos, 2 bilinear, 3 bicubic, 4 box or 5 hamming; 0 nearest is not implemented)")
             }
             c.resample = filter
         }
-        c.doCenterCrop = try o.bool("do_center_crop") ?? c.doCenterCrop
-        if let crop = o["crop_size"], crop != .null {
-            switch crop {
-            case .number:
-                let n = try crop.positiveInt("crop_size")
+        c.doCenterCrop = try r.bool("do_center_crop", default: c.doCenterCrop)
+        if let crop = r.values["crop_size"], !(crop is NSNull) {
+            if crop is NSNumber {
+                let n = try Self.side(crop, "crop_size", r.context)
                 (c.cropHeight, c.cropWidth) = (n, n)
-            case .object(let d):
+            } else if let d = crop as? [String: Any] {
                 guard let h = d["height"], let w = d["width"] else {
-                    throw GlimpseError.invalidConfig("'crop_size' must have 'height' and 'width', found keys \(d.keys.sorted())")
+                    throw GlimpseError.invalidConfig("\(r.context): 'crop_size' must have 'height' and 'width', found keys \(d.keys.sorted())")
                 }
-                (c.cropHeight, c.cropWidth) = (try h.positiveInt("crop_size.height"), try w.positiveInt("crop_size.width"))
-            default:
-                throw GlimpseError.invalidConfig("'crop_size' must be an integer or {\"height\", \"width\"}, found \(crop)")
+                (c.cropHeight, c.cropWidth) = (try Self.side(h, "crop_size.height", r.context), try Self.side(w, "crop_size.width", r.context))
+            } else {
+                throw GlimpseError.invalidConfig("\(r.context): 'crop_size' must be an integer or {\"height\", \"width\"}, found \(Self.describe(crop))")
             }
         }
-        c.doRescale = try o.bool("do_rescale") ?? c.doRescale
-        c.rescaleFactor = try o.double("rescale_factor") ?? c.rescaleFactor
-        c.doNormalize = try o.bool("do_normalize") ?? c.doNormalize
-        c.imageMean = try Self.parseTriple(o["image_mean"], "image_mean") ?? c.imageMean
-        c.imageStd = try Self.parseTriple(o["image_std"], "image_std") ?? c.imageStd
-        guard c.imageStd.allSatisfy({ $0 != 0 && $0.isFinite }) else {
-            throw GlimpseError.invalidConfig("'image_std' must be finite and non-zero, found \(c.imageStd)")
+        c.doRescale = try r.bool("do_rescale", default: c.doRescale)
+        c.rescaleFactor = try r.double("rescale_factor", default: c.rescaleFactor)
+        guard c.rescaleFactor.isFinite else {
+            throw GlimpseError.invalidConfig("\(r.context): 'rescale_factor' must be a finite number, found \(c.rescaleFactor)")
         }
-        c.doConvertRGB = try o.bool("do_convert_rgb") ?? c.doConvertRGB
+        c.doNormalize = try r.bool("do_normalize", default: c.doNormalize)
+        c.imageMean = try Self.parseTriple(r, "image_mean") ?? c.imageMean
+        c.imageStd = try Self.parseTriple(r, "image_std") ?? c.imageStd
+        guard c.imageStd.allSatisfy({ $0 != 0 && $0.isFinite }) else {
+            throw GlimpseError.invalidConfig("\(r.context): 'image_std' must be finite and non-zero, found \(c.imageStd)")
+        }
+        c.doConvertRGB = try r.bool("do_convert_rgb", default: c.doConvertRGB)
         self = c
     }
 
-    private static func parseSize(_ v: JSONValue) throws -> Size {
-        switch v {
-        case .number:
+    /// `size` in transformers' forms: a bare integer (legacy shortest edge), [height, width],
+    /// {"shortest_edge"[, "longest_edge"]} or {"height", "width"}; nil when absent.
+    private static func parseSize(_ r: ConfigReader) throws -> Size? {
+        guard let value = r.values["size"], !(value is NSNull) else { return nil }
+        if value is NSNumber {
             // Legacy bare int: CLIP's default_to_square=False reading.
-            return .shortestEdge(try v.positiveInt("size"), longestEdge: nil)
-        case .array(let a) where a.count == 2:
-            return .exact(height: try a[0].positiveInt("size[0]"), width: try a[1].positiveInt("size[1]"))
-        case .object(let d):
-            if let s = d["shortest_edge"], s != .null {
-                let longest = try d["longest_edge"].flatMap { $0 == .null ? nil : try $0.positiveInt("size.longest_edge") }
-                return .shortestEdge(try s.positiveInt("size.shortest_edge"), longestEdge: longest)
-            }
-            if let h = d["height"], let w = d["width"] {
-                return .exact(height: try h.positiveInt("size.height"), width: try w.positiveInt("size.width"))
-            }
-            throw GlimpseError.invalidConfig("'size' keys \(d.keys.sorted()) are not supported (use shortest_edge, or height and width)")
-        default:
-            throw GlimpseError.invalidConfig("'size' must be an integer or an object, found \(v)")
+            return .shortestEdge(try side(value, "size", r.context), longestEdge: nil)
         }
+        if let list = value as? [Any], list.count == 2 {
+            return .exact(height: try side(list[0], "size[0]", r.context), width: try side(list[1], "size[1]", r.context))
+        }
+        guard let d = value as? [String: Any] else {
+            throw GlimpseError.invalidConfig("\(r.context): 'size' must be an integer or an object, found \(describe(value))")
+        }
+        if let s = d["shortest_edge"], !(s is NSNull) {
+            let longest = try d["longest_edge"].flatMap { $0 is NSNull ? nil : try side($0, "size.longest_edge", r.context) }
+            return .shortestEdge(try side(s, "size.shortest_edge", r.context), longestEdge: longest)
+        }
+        if let h = d["height"], let w = d["width"] {
+            return .exact(height: try side(h, "size.height", r.context), width: try side(w, "size.width", r.context))
+        }
+        throw GlimpseError.invalidConfig("\(r.context): 'size' keys \(d.keys.sorted()) are not supported (use shortest_edge, or height and width)")
     }
 
-    private static func parseTriple(_ v: JSONValue?, _ key: String) throws -> [Double]? {
-        guard let v, v != .null else { return nil }
-        switch v {
-        case .number(let x): return [x, x, x]
-        case .array(let a) where a.count == 3:
-            return try a.map { e in
-                guard case .number(let x) = e else { throw GlimpseError.invalidConfig("'\(key)' must hold numbers, found \(e)") }
-                return x
-            }
-        default: throw GlimpseError.invalidConfig("'\(key)' must be a number or a list of 3 numbers, found \(v)")
+    /// A preprocessing size: an integer from 1 to `Limits.preprocessedSide`.
+    private static func side(_ value: Any, _ key: String, _ context: String) throws -> Int {
+        guard let number = value as? NSNumber, !ConfigReader.isBoolean(number), let n = Int(exactly: number.doubleValue),
+              (1...Limits.preprocessedSide).contains(n) else {
+            throw GlimpseError.invalidConfig(
+                "\(context): '\(key)' must be an integer from 1 to \(Limits.preprocessedSide), found \(describe(value))")
         }
-    }
-}
-
-/// Just enough of JSON to type-check config values ourselves and give messages that
-/// name the key, rather than `DecodingError`'s coding paths.
-enum JSONValue: Decodable, Equatable, CustomStringConvertible {
-    case null, bool(Bool), number(Double), string(String), array([JSONValue]), object([String: JSONValue])
-
-    init(from decoder: Decoder) throws {
-        let c = try decoder.singleValueContainer()
-        if c.decodeNil() { self = .null }
-        else if let b = try? c.decode(Bool.self) { self = .bool(b) }
-        else if let n = try? c.decode(Double.self) { self = .number(n) }
-        else if let s = try? c.decode(String.self) { self = .string(s) }
-        else if let a = try? c.decode([JSONValue].self) { self = .array(a) }
-        else { self = .object(try c.decode([String: JSONValue].self)) }
+        return n
     }
 
-    var description: String {
-        switch self {
-        case .null: return "null"
-        case .bool(let b): return String(b)
-        case .number(let n): return n == n.rounded() && abs(n) < 1e15 ? String(Int(n)) : String(n)
-        case .string(let s): return "\"\(s)\""
-        case .array(let a): return "[" + a.map(\.description).joined(separator: ", ") + "]"
-        case .object(let o): return "{" + o.keys.sorted().joined(separator: ", ") + "}"
+    /// `image_mean` / `image_std`: one number for all channels or three finite numbers; nil when absent.
+    private static func parseTriple(_ r: ConfigReader, _ key: String) throws -> [Double]? {
+        guard let value = r.values[key], !(value is NSNull) else { return nil }
+        let items = value is NSNumber ? [value] : value as? [Any] ?? []
+        let numbers = items.compactMap { item -> Double? in
+            guard let n = item as? NSNumber, !ConfigReader.isBoolean(n), n.doubleValue.isFinite else { return nil }
+            return n.doubleValue
         }
+        guard numbers.count == items.count, numbers.count == 1 || numbers.count == 3 else {
+            throw GlimpseError.invalidConfig("\(r.context): '\(key)' must be a number or a list of 3 numbers, found \(describe(value))")
+        }
+        return numbers.count == 1 ? [numbers[0], numbers[0], numbers[0]] : numbers
     }
 
-    func positiveInt(_ key: String) throws -> Int {
-        guard case .number(let n) = self, n == n.rounded(), n >= 1, n <= 1_048_576 else {
-            throw GlimpseError.invalidConfig("'\(key)' must be a positive integer, found \(self)")
+    /// A JSON value as it appears in the file, short enough for an error message.
+    static func describe(_ value: Any) -> String {
+        if let number = value as? NSNumber {
+            return ConfigReader.isBoolean(number) ? String(number.boolValue) : number.stringValue
         }
-        return Int(n)
-    }
-}
-
-extension Dictionary where Key == String, Value == JSONValue {
-    func bool(_ key: String) throws -> Bool? {
-        switch self[key] {
-        case nil, .null?: return nil
-        case .bool(let b)?: return b
-        case let v?: throw GlimpseError.invalidConfig("'\(key)' must be true or false, found \(v)")
-        }
-    }
-
-    func double(_ key: String) throws -> Double? {
-        switch self[key] {
-        case nil, .null?: return nil
-        case .number(let n)? where n.isFinite: return n
-        case let v?: throw GlimpseError.invalidConfig("'\(key)' must be a number, found \(v)")
-        }
-    }
-
-    func int(_ key: String) throws -> Int? {
-        switch self[key] {
-        case nil, .null?: return nil
-        case .number(let n)? where n == n.rounded() && abs(n) < 1e9: return Int(n)
-        case let v?: throw GlimpseError.invalidConfig("'\(key)' must be an integer, found \(v)")
-        }
+        if value is NSNull { return "null" }
+        if let string = value as? String { return "\"\(string.prefix(40))\"" }
+        if let list = value as? [Any] { return "[" + list.prefix(8).map(describe).joined(separator: ", ") + (list.count > 8 ? ", …]" : "]") }
+        if let object = value as? [String: Any] { return "{" + object.keys.sorted().prefix(8).joined(separator: ", ") + "}" }
+        return String(describing: value).prefix(40).description
     }
 }

@@ -74,6 +74,7 @@ struct BPEVocabulary {
         var ids = try vocabularyIDs(vocabObject, path: path)
         for case let added as [String: Any] in root["added_tokens"] as? [Any] ?? [] {
             if let content = added["content"] as? String, let id = added["id"] as? Int, ids[content] == nil {
+                try checkID(id, "added token \"\(content.prefix(40))\"", path: path)
                 ids[content] = id
             }
         }
@@ -96,21 +97,14 @@ struct BPEVocabulary {
 
     // MARK: helpers
 
+    /// A tokenizer file, checked like every user-given file (regular, at most `Limits.tokenizerFileBytes`).
     private static func readFile(_ url: URL, what: String) throws -> Data {
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory), !isDirectory.boolValue else {
-            throw GlimpseError.fileNotFound(path: url.path, what: what)
-        }
-        do { return try Data(contentsOf: url) } catch {
-            throw GlimpseError.invalidFile(path: url.path, reason: "cannot be read: \(error.localizedDescription)")
-        }
+        try InputFile.read(url.path, what: what, limit: Limits.tokenizerFileBytes)
     }
 
+    /// UTF-8 text without NULs, or an error naming the file and what is wrong.
     private static func utf8(_ data: Data, path: String) throws -> String {
-        guard let text = String(data: data, encoding: .utf8) else {
-            throw GlimpseError.invalidFile(path: path, reason: "not UTF-8 text")
-        }
-        return text
+        try InputFile.decodeText(data, path: path, what: "merges file")
     }
 
     private static func parseJSON(_ data: Data, path: String) throws -> Any {
@@ -124,11 +118,19 @@ struct BPEVocabulary {
         ids.reserveCapacity(object.count)
         for (token, value) in object {
             guard let number = value as? NSNumber, let id = Int(exactly: number.doubleValue), id >= 0 else {
-                throw GlimpseError.invalidFile(path: path, reason: "vocabulary entry \"\(token)\" has no non-negative integer id")
+                throw GlimpseError.invalidFile(path: path, reason: "vocabulary entry \"\(token.prefix(40))\" has no non-negative integer id")
             }
+            try checkID(id, "vocabulary entry \"\(token.prefix(40))\"", path: path)
             ids[token] = id
         }
         return ids
+    }
+
+    /// Token ids index tables and must fit the model's 32-bit ids: 0 ..< `Limits.configDimension`.
+    static func checkID(_ id: Int, _ what: String, path: String) throws {
+        guard (0..<Limits.configDimension).contains(id) else {
+            throw GlimpseError.invalidFile(path: path, reason: "\(what) has id \(id), outside 0..<\(Limits.configDimension)")
+        }
     }
 
     /// Lines split on U+000A only, working on scalars so that "\r\n" (one Character) still splits.

@@ -23,8 +23,9 @@ struct TokenizerSettings {
             if let decoder = object["added_tokens_decoder"] as? [String: Any] {
                 for (key, item) in decoder {
                     guard let id = Int(key), let token = item as? [String: Any], let content = token["content"] as? String else {
-                        throw GlimpseError.invalidFile(path: url.path, reason: "added_tokens_decoder[\"\(key)\"] needs an integer key and a \"content\"")
+                        throw GlimpseError.invalidFile(path: url.path, reason: "added_tokens_decoder[\"\(key.prefix(40))\"] needs an integer key and a \"content\"")
                     }
+                    try BPEVocabulary.checkID(id, "added_tokens_decoder[\"\(key)\"]", path: url.path)
                     let special = token["special"] as? Bool ?? false
                     addedTokensDecoder.append(AddedToken(
                         content: Array(content.unicodeScalars), id: id, special: special,
@@ -43,8 +44,9 @@ struct TokenizerSettings {
             }
             for (token, value) in map {
                 guard let id = value as? Int, id >= 0 else {
-                    throw GlimpseError.invalidFile(path: added.path, reason: "\"\(token)\" has no integer id")
+                    throw GlimpseError.invalidFile(path: added.path, reason: "\"\(token.prefix(40))\" has no integer id")
                 }
+                try BPEVocabulary.checkID(id, "\"\(token.prefix(40))\"", path: added.path)
                 addedTokensFile[token] = id
             }
         }

@@ -90,7 +90,7 @@ struct WordPieceConfiguration {
         var entries: [(token: String, id: Int)] = []
         entries.reserveCapacity(vocab.count)
         for (token, value) in vocab {
-            guard let id = value as? Int, id >= 0, id < 4 * vocab.count + 1024 else {
+            guard let id = value as? Int, id >= 0, id < 4 * vocab.count + 1024, id < Limits.configDimension else {
                 throw GlimpseError.invalidFile(path: path, reason: "model.vocab[\"\(token)\"] is not a plausible token id")
             }
             entries.append((token, id))
@@ -126,6 +126,7 @@ struct WordPieceConfiguration {
             guard let token = item as? [String: Any], let content = token["content"] as? String, let id = token["id"] as? Int, id >= 0 else {
                 throw GlimpseError.invalidFile(path: path, reason: "added_tokens[\(index)] needs a \"content\" string and an \"id\"")
             }
+            try BPEVocabulary.checkID(id, "added_tokens[\(index)]", path: path)
             let special = token["special"] as? Bool ?? false
             configuration.addedTokens.append(AddedToken(
                 content: Array(content.unicodeScalars), id: id, special: special,
@@ -135,18 +136,14 @@ struct WordPieceConfiguration {
         return configuration
     }
 
+    /// A tokenizer file, checked like every user-given file (regular, at most `Limits.tokenizerFileBytes`).
     static func readData(_ url: URL, what: String) throws -> Data {
-        guard FileManager.default.fileExists(atPath: url.path) else { throw GlimpseError.fileNotFound(path: url.path, what: what) }
-        do { return try Data(contentsOf: url) } catch {
-            throw GlimpseError.invalidFile(path: url.path, reason: "cannot read: \(error.localizedDescription)")
-        }
+        try InputFile.read(url.path, what: what, limit: Limits.tokenizerFileBytes)
     }
 
+    /// A UTF-8 tokenizer file; other encodings and NULs are errors naming the file.
     static func readText(_ url: URL, what: String) throws -> String {
-        guard let text = String(data: try readData(url, what: what), encoding: .utf8) else {
-            throw GlimpseError.invalidFile(path: url.path, reason: "not UTF-8 text")
-        }
-        return text
+        try InputFile.text(url.path, what: what, limit: Limits.tokenizerFileBytes)
     }
 
     static func parseJSON(_ data: Data, path: String) throws -> Any {

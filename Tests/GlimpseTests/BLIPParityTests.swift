@@ -17,7 +17,7 @@ final class BLIPParityTests: XCTestCase {
         let pixels = Tensor(zeros: [images.count, 3, h, w])
         for (i, name) in images.enumerated() {
             let image = try ImageDecoder.decode(contentsOf: URL(fileURLWithPath: Fixtures.path("images/\(name)")))
-            preprocessor.pixelValues(image, into: pixels.data + i * 3 * h * w)
+            try preprocessor.pixelValues(image, into: UnsafeMutableBufferPointer(start: pixels.data + i * 3 * h * w, count: 3 * h * w))
         }
         return pixels
     }

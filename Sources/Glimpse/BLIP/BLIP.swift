@@ -34,6 +34,7 @@ public final class BLIPCaptioner: CheckpointLoadable, Sendable {
         generationDefaults = try GenerationOptions(checkpoint: checkpoint)
         tokenizer = try WordPieceTokenizer.load(folder: checkpoint.folder)
         preprocessor = try BLIPImageProcessor.load(folder: checkpoint.folder)
+        try preprocessor.validate(forModelInput: config.vision.imageSize, config.vision.imageSize)
         model = try BLIPCaptioningModel(config: config, weights: checkpoint.weights())
         try checkpoint.requireTokenizerFits(vocabularySize: tokenizer.vocabularySize, embeddingRows: config.text.bert.vocabularySize,
                                             table: "word_embeddings")
@@ -94,6 +95,7 @@ public final class BLIPMatcher: CheckpointLoadable, Sendable {
         let config = try BLIPConfig.load(checkpoint, expecting: "BlipForImageTextRetrieval", as: "an image-text matching model")
         tokenizer = try WordPieceTokenizer.load(folder: checkpoint.folder)
         preprocessor = try BLIPImageProcessor.load(folder: checkpoint.folder)
+        try preprocessor.validate(forModelInput: config.vision.imageSize, config.vision.imageSize)
         model = try BLIPRetrievalModel(config: config, weights: checkpoint.weights())
         try checkpoint.requireTokenizerFits(vocabularySize: tokenizer.vocabularySize, embeddingRows: config.text.bert.vocabularySize,
                                             table: "word_embeddings")

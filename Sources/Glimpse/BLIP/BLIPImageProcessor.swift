@@ -7,11 +7,12 @@ import GlimpseImage
 /// take *these* defaults, not CLIP's: a saved BLIP config usually omits `do_center_crop`.
 public enum BLIPImageProcessor {
     public static func load(folder: URL) throws -> ImagePreprocessor {
-        var config = try ImagePreprocessor.load(folder: folder).config
+        let loaded = try ImagePreprocessor.load(folder: folder)
+        var config = loaded.config
         let url = folder.appendingPathComponent("preprocessor_config.json")
         let keys = (try? ConfigReader(contentsOf: url, what: "preprocessor configuration"))?.values.keys.map { $0 } ?? []
         if !keys.contains("do_center_crop") { config.doCenterCrop = false }
         if !keys.contains("size") { config.size = .exact(height: 384, width: 384) }
-        return ImagePreprocessor(config: config)
+        return ImagePreprocessor(config: config, source: loaded.source)
     }
 }

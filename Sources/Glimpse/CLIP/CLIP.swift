@@ -20,8 +20,9 @@ public final class CLIP: CheckpointLoadable, Sendable {
         model = try CLIPModel(checkpoint: checkpoint)
         let (folder, checkpoint) = (checkpoint.folder, checkpoint)
         tokenizerResult = Background { try CLIPTokenizer.load(folder: folder) }
-        preprocessorResult = Result { try OpenCLIPConfig(checkpoint: checkpoint).map { ImagePreprocessor(config: $0.preprocess) }
-            ?? ImagePreprocessor.load(folder: folder) }.mapError(GlimpseError.wrap)
+        let size = model.image.imageSize
+        preprocessorResult = Result { let p = try OpenCLIPConfig(checkpoint: checkpoint).map { ImagePreprocessor(config: $0.preprocess) }
+            ?? ImagePreprocessor.load(folder: folder); try p.validate(forModelInput: size, size); return p }.mapError(GlimpseError.wrap)
     }
 
     public var tokenizer: CLIPTokenizer { get throws {

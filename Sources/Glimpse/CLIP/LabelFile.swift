@@ -5,14 +5,13 @@ import GlimpseCore
 /// label per line, a JSON array of strings (e.g. ImageNet's class list), or a JSON object
 /// of index → label (a config's `id2label`), taken in index order.
 public enum LabelFile {
+    /// The labels of the UTF-8 file at `path` (at most `Limits.textFileBytes`). A missing file,
+    /// a directory or device, another encoding (UTF-16, Latin-1) or a NUL byte is an error saying which.
     public static func read(_ path: String) throws -> [String] {
-        guard let data = FileManager.default.contents(atPath: path),
-              let text = String(data: data, encoding: .utf8) else {
-            throw GlimpseError.fileNotFound(path: path, what: "labels file")
-        }
+        let text = try InputFile.text(path, what: "labels file", limit: Limits.textFileBytes)
         let labels: [String]
         switch text.first(where: { !$0.isWhitespace }) {
-        case "[", "{": labels = try parseJSON(data, path: path)
+        case "[", "{": labels = try parseJSON(Data(text.utf8), path: path)
         default:
             labels = text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }
         }

@@ -30,10 +30,9 @@ public struct PixelBatch: Sendable {
     public init(images: [RGBImage], preprocessor: ImagePreprocessor, size: Int) throws {
         for image in images { try Self.check(preprocessor.outputSize(for: image), size: size) }
         let pixels = try Self.allocate(images.count, size: size)
-        let plane = 3 * size * size
-        Profiler.measure(.preprocessing) {
-            Parallel.forEach(images.count) { range in
-                for i in range { preprocessor.pixelValues(images[i], into: pixels.data + i * plane) }
+        try Profiler.measure(.preprocessing) {
+            try pixels.withUnsafeMutableBufferPointer { buffer in
+                try preprocessor.pixelValues(images, height: size, width: size, into: buffer) { Parallel.forEach($0, $1) }
             }
         }
         self.pixels = pixels
@@ -58,7 +57,9 @@ public struct PixelBatch: Sendable {
                 continue
             }
             try Self.check(preprocessor.outputSize(for: image), size: size)
-            Profiler.measure(.preprocessing) { preprocessor.pixelValues(image, into: slots.data + filled * plane) }
+            try Profiler.measure(.preprocessing) {
+                try preprocessor.pixelValues(image, into: UnsafeMutableBufferPointer(start: slots.data + filled * plane, count: plane))
+            }
             filled += 1
             inputs.append(.success(ImageSize(width: image.width, height: image.height)))
         }

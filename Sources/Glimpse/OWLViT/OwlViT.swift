@@ -39,7 +39,8 @@ public final class OwlViT: CheckpointLoadable, Sendable {
         (defaults.cropHeight, defaults.cropWidth) = (size, size)
         tokenizerResult = Background { try CLIPTokenizer.load(folder: folder) }
         preprocessorResult = Result {
-            try ImagePreprocessor.load(folder: folder, defaults: defaults, squareIntegerSize: true)
+            let p = try ImagePreprocessor.load(folder: folder, defaults: defaults, squareIntegerSize: true)
+            try p.validate(forModelInput: size, size); return p
         }.mapError(GlimpseError.wrap)
     }
 
