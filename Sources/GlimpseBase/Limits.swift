@@ -10,6 +10,9 @@ public enum Limits {
     public static let tokenizerFileBytes = 256 << 20
     /// A labels or text-list file.
     public static let textFileBytes = 64 << 20
+    /// A ground-truth or detections file read by `eval-detection` (COCO's val2017
+    /// annotations are 25 MB; its train2017 ones 450 MB).
+    public static let annotationFileBytes = 512 << 20
     /// An image file (checked before it is read; the decoded size has its own bound).
     public static let imageFileBytes = 256 << 20
     /// Decoded pixels of one image: PIL refuses twice `Image.MAX_IMAGE_PIXELS` as a
@@ -41,10 +44,18 @@ public enum Limits {
     // Requests.
     /// Inputs in one forward pass (`--batch-size`, `bench --batch`).
     public static let batchSize = 4096
-    /// Beams in beam search.
+    /// Beams in beam search; also captions per image on the command line and
+    /// `num_return_sequences` in a `generation_config.json`.
     public static let beams = 64
+    /// Sampled sequences per input asked of the library (`GenerationOptions.numReturnSequences`
+    /// with sampling): each is decoded side by side with its own cache.
+    public static let sampledSequences = 1 << 15
     /// Tokens a generation may add.
     public static let newTokens = 4096
     /// Text or image queries in one detection.
     public static let queries = 4096
+    /// Worker threads (`--threads`, `GLIMPSE_NUM_THREADS`): the kernel pool's own maximum.
+    public static let threads = 256
+    /// Timed repetitions of one benchmark measurement (`--repeats`).
+    public static let repeats = 100_000
 }

@@ -18,10 +18,10 @@ struct BenchCommand: ParsableCommand {
 
     @OptionGroup var options: ModelOptions
 
-    @Option(name: .long, parsing: .upToNextOption, help: "Batch sizes to time.")
+    @Option(name: .long, parsing: .upToNextOption, help: "Batch sizes to time (each 1 to \(Limits.batchSize)).")
     var batch: [Int] = [1, 32]
 
-    @Option(help: "Timed repetitions per measurement (median reported).")
+    @Option(parsing: .unconditional, help: "Timed repetitions per measurement, 1 to \(Limits.repeats) (median reported).")
     var repeats: Int = 5
 
     @Option(help: "Labels for text prompts: one per line, or JSON (array, or object of index → label).")
@@ -37,8 +37,15 @@ struct BenchCommand: ParsableCommand {
     var textsOnly = false
 
     func validate() throws {
-        guard repeats >= 1 else { throw ValidationError("--repeats must be at least 1") }
-        guard batch.allSatisfy({ $0 >= 1 }) else { throw ValidationError("batch sizes must be at least 1") }
+        try Check.range(repeats, "--repeats", 1 ... Limits.repeats)
+        guard !batch.isEmpty else { throw ValidationError("--batch needs at least one batch size") }
+        try Check.range(batch, "--batch", 1 ... Limits.batchSize)
+        if imagesOnly, textsOnly {
+            throw ValidationError("--images-only and --texts-only exclude each other: give one, or neither to time both")
+        }
+        if textsOnly, profile != nil {
+            throw ValidationError("--profile times image encoding; it cannot be combined with --texts-only")
+        }
     }
 
     func run() throws {

@@ -19,18 +19,20 @@ struct BenchDetectCommand: ParsableCommand {
     @Option(help: "Image to detect in.")
     var image: String
 
-    @Option(name: .long, parsing: .upToNextOption, help: "Query counts to time.")
+    @Option(name: .long, parsing: .upToNextOption, help: "Query counts to time (each 1 to \(Limits.queries)).")
     var queries: [Int] = [1, 10]
 
-    @Option(help: "Timed repetitions per measurement (median reported).")
+    @Option(parsing: .unconditional, help: "Timed repetitions per measurement, 1 to \(Limits.repeats) (median reported).")
     var repeats: Int = 5
 
     static let labels = ["a person", "a chair", "a dining table", "a bottle", "a cup", "a plate", "a window",
                          "a tray", "a glass", "a hat", "a jacket", "a fork"]
 
     func validate() throws {
-        guard repeats >= 1 else { throw ValidationError("--repeats must be at least 1") }
-        guard queries.allSatisfy({ $0 >= 1 }) else { throw ValidationError("query counts must be at least 1") }
+        try Check.range(repeats, "--repeats", 1 ... Limits.repeats)
+        guard !queries.isEmpty else { throw ValidationError("--queries needs at least one query count") }
+        try Check.range(queries, "--queries", 1 ... Limits.queries)
+        guard !image.isEmpty else { throw ValidationError("--image is an empty path") }
     }
 
     func run() throws {

@@ -23,43 +23,43 @@ struct CaptionCommand: ParsableCommand {
     @Option(help: "Text the caption starts with, e.g. \"a picture of\".")
     var prompt: String?
 
-    @Option(help: "Beam search width (1: greedy). Unset options come from the checkpoint's generation_config.json, else transformers' defaults.")
+    @Option(parsing: .unconditional, help: "Beam search width, 1 (greedy) to \(Limits.beams). Unset options come from the checkpoint's generation_config.json, else transformers' defaults.")
     var beams: Int?
 
-    @Option(help: "New tokens at most (default 20 when no --max-length).")
+    @Option(parsing: .unconditional, help: "New tokens at most, 1 to \(Limits.newTokens) (default 20 when no --max-length).")
     var maxNewTokens: Int?
 
-    @Option(help: "Total length at most, [DEC] and prompt included.")
+    @Option(parsing: .unconditional, help: "Total length at most, [DEC] and prompt included (1 to \(Limits.newTokens)).")
     var maxLength: Int?
 
-    @Option(help: "Total length at least, [DEC] and prompt included.")
+    @Option(parsing: .unconditional, help: "Total length at least, [DEC] and prompt included.")
     var minLength: Int?
 
-    @Option(help: "Beam search length penalty (exponent of the length dividing the score).")
+    @Option(parsing: .unconditional, help: "Beam search length penalty (exponent of the length dividing the score).")
     var lengthPenalty: Float?
 
-    @Option(help: "Forbid repeating n-grams of this size (0: off).")
+    @Option(parsing: .unconditional, help: "Forbid repeating n-grams of this size (0: off).")
     var noRepeatNgramSize: Int?
 
-    @Option(help: "Repetition penalty (1: off).")
+    @Option(parsing: .unconditional, help: "Repetition penalty, above 0 (1: off).")
     var repetitionPenalty: Float?
 
     @Flag(help: "Sample instead of searching.")
     var sample = false
 
-    @Option(help: "Nucleus sampling mass, in (0, 1].")
+    @Option(parsing: .unconditional, help: "Nucleus sampling mass, in (0, 1].")
     var topP: Float?
 
-    @Option(help: "Sample among the K most likely tokens (0: all).")
+    @Option(parsing: .unconditional, help: "Sample among the K most likely tokens (0: all).")
     var topK: Int?
 
-    @Option(help: "Sampling temperature.")
+    @Option(parsing: .unconditional, help: "Sampling temperature, above 0.")
     var temperature: Float?
 
-    @Option(help: "Sampling seed.")
-    var seed: UInt64 = 0
+    @Option(help: "Sampling seed (default 0).")
+    var seed: UInt64?
 
-    @Option(help: "Captions per image (at most --beams without --sample).")
+    @Option(parsing: .unconditional, help: "Captions per image, 1 to \(Limits.beams) (at most --beams without --sample).")
     var numCaptions: Int?
 
     /// The options given on the command line over `base` (the checkpoint's defaults).
@@ -75,18 +75,33 @@ struct CaptionCommand: ParsableCommand {
         if sample {
             let given = o.sampling ?? .init()
             o.sampling = .init(topP: topP ?? given.topP, topK: topK ?? given.topK,
-                               temperature: temperature ?? given.temperature, seed: seed)
+                               temperature: temperature ?? given.temperature, seed: seed ?? 0)
         }
         return o
     }
 
     func validate() throws {
         guard !images.isEmpty else { throw ValidationError("no images: give one or more image files") }
+        try Check.range(beams, "--beams", 1 ... Limits.beams)
+        try Check.range(maxNewTokens, "--max-new-tokens", 1 ... Limits.newTokens)
+        try Check.range(maxLength, "--max-length", 1 ... Limits.newTokens)
+        try Check.range(minLength, "--min-length", 0 ... Limits.newTokens)
+        try Check.range(noRepeatNgramSize, "--no-repeat-ngram-size", 0 ... Limits.newTokens)
+        try Check.range(numCaptions, "--num-captions", 1 ... Limits.beams)
+        try Check.finite(lengthPenalty, "--length-penalty")
+        try Check.positive(repetitionPenalty, "--repetition-penalty")
+        try Check.positive(temperature, "--temperature")
+        try Check.atLeast(topK, "--top-k", 0)
+        if let topP, !(topP > 0 && topP <= 1) { throw ValidationError("--top-p must be in (0, 1], got \(topP)") }
+        if let prompt { try Check.texts([prompt], "--prompt", "prompt") }
+        if !sample, topP != nil || topK != nil || temperature != nil || seed != nil {
+            throw ValidationError("--top-p, --top-k, --temperature and --seed apply only with --sample")
+        }
+        if sample, let beams, beams > 1 {
+            throw ValidationError("--sample draws one sequence at a time; it cannot be combined with --beams \(beams)")
+        }
         do { try generationOptions().validate() } catch let error as GlimpseError {
             throw ValidationError(error.description)
-        }
-        if !sample, topP != nil || topK != nil || temperature != nil {
-            throw ValidationError("--top-p, --top-k and --temperature apply only with --sample")
         }
     }
 

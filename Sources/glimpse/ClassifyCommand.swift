@@ -27,15 +27,25 @@ struct ClassifyCommand: ParsableCommand {
     @Option(name: .long, help: "Caption template with {} for the label; repeat for an ensemble.")
     var template: [String] = []
 
-    @Option(help: "Show only the N most probable labels per image.")
+    @Option(parsing: .unconditional, help: "Show only the N most probable labels per image (N at least 1).")
     var top: Int?
 
     func validate() throws {
-        guard !images.isEmpty else { throw ValidationError("no images to classify") }
+        if images.isEmpty {
+            try Check.swallowed(option: "--labels", values: labels, valuesAreFiles: false, command: "classify",
+                                example: ("cat dog", "photo.jpg"))
+            throw ValidationError("no images to classify")
+        }
         guard !labels.isEmpty || labelsFile != nil else {
             throw ValidationError("no labels: give --labels L1 L2 ... or --labels-file FILE")
         }
-        if let top, top < 1 { throw ValidationError("--top must be at least 1") }
+        try Check.names(labels, "--labels", "label")
+        try Check.noImagePaths(labels, option: "--labels", command: "classify")
+        try Check.names(template, "--template", "template")
+        if let slotless = template.first(where: { !$0.contains("{}") }) {
+            throw ValidationError("--template \(Check.quoted(slotless)) has no {} where the label goes")
+        }
+        try Check.atLeast(top, "--top", 1)
     }
 
     func run() throws {

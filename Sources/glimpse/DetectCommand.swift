@@ -28,10 +28,10 @@ struct DetectCommand: ParsableCommand {
     @Option(name: .long, parsing: .upToNextOption, help: "Query images (one-shot detection of what they show).")
     var queryImage: [String] = []
 
-    @Option(help: "Score threshold in [0, 1] (default 0.1 for text queries, 0 for query images).")
+    @Option(parsing: .unconditional, help: "Score threshold in [0, 1] (default 0.1 for text queries, 0 for query images).")
     var threshold: Float?
 
-    @Option(help: "IoU threshold of the non-maximum suppression for query images (1 turns it off).")
+    @Option(parsing: .unconditional, help: "IoU threshold in [0, 1] of the non-maximum suppression for query images (1 turns it off).")
     var nms: Float = 0.3
 
     @Flag(help: "Cut text queries longer than the 16-token context instead of failing.")
@@ -44,23 +44,46 @@ struct DetectCommand: ParsableCommand {
     var drawDir: String?
 
     func validate() throws {
-        guard !images.isEmpty else { throw ValidationError("no images to search") }
+        if images.isEmpty {
+            try Check.swallowed(option: "--query-image", values: queryImage, valuesAreFiles: true, command: "detect",
+                                example: ("query.jpg", "photo.jpg"))
+            try Check.swallowed(option: "--query", values: query, valuesAreFiles: false, command: "detect",
+                                example: ("\"a cat\"", "photo.jpg"))
+            throw ValidationError("no images to search")
+        }
         guard !query.isEmpty || !queryImage.isEmpty else {
             throw ValidationError("no queries: give --query TEXT... or --query-image PATH...")
         }
         guard query.isEmpty || queryImage.isEmpty else {
             throw ValidationError("give either --query or --query-image, not both")
         }
-        if let blank = query.firstIndex(where: { $0.trimmingCharacters(in: .whitespaces).isEmpty }) {
-            throw ValidationError("query \(blank + 1) is empty")
+        try Check.range(query.count + queryImage.count, "the number of queries", 1 ... Limits.queries)
+        try Check.names(query, "--query", "query")
+        try Check.noImagePaths(query, option: "--query", command: "detect")
+        if truncate, !queryImage.isEmpty {
+            throw ValidationError("--truncate applies to text queries only; it has no meaning with --query-image")
         }
-        if let threshold, !(threshold >= 0 && threshold <= 1) {
-            throw ValidationError("--threshold must be in [0, 1], got \(threshold)")
-        }
-        guard nms >= 0 && nms <= 1 else { throw ValidationError("--nms must be in [0, 1], got \(nms)") }
+        try Check.unit(threshold, "--threshold")
+        try Check.unit(nms, "--nms")
         guard draw == nil || drawDir == nil else { throw ValidationError("give either --draw or --draw-dir, not both") }
         if draw != nil, images.count > 1 {
             throw ValidationError("--draw takes one image; use --draw-dir DIR for \(images.count) images")
+        }
+        for (option, path) in [("--draw", draw), ("--draw-dir", drawDir)] {
+            if let path, path.isEmpty { throw ValidationError("\(option) is an empty path") }
+        }
+        // Checked before the model loads; a failure here is about the file system (exit 1).
+        if let drawDir, InputFile.kind(of: drawDir) != .missing, InputFile.kind(of: drawDir) != .directory {
+            throw GlimpseError.invalidFile(path: drawDir, reason: "exists and is not a directory (--draw-dir takes a folder)")
+        }
+        if let draw, InputFile.kind(of: draw) == .directory {
+            throw GlimpseError.invalidFile(path: draw, reason: "is a directory; --draw takes a PNG file name (--draw-dir takes a folder)")
+        }
+        if let draw {
+            let folder = URL(fileURLWithPath: draw).deletingLastPathComponent().path
+            guard InputFile.kind(of: folder) == .directory else {
+                throw GlimpseError.invalidFile(path: draw, reason: "cannot be written: \(folder) is not an existing folder")
+            }
         }
     }
 

@@ -25,6 +25,8 @@ struct EmbedCommand: ParsableCommand {
 
     func validate() throws {
         guard !image.isEmpty || !text.isEmpty else { throw ValidationError("nothing to embed: give --image PATH... and/or --text STRING...") }
+        try Check.texts(text, "--text", "text", allowBlank: true)
+        if let blank = image.firstIndex(of: "") { throw ValidationError("image \(blank + 1) of --image is an empty path") }
     }
 
     func run() throws {

@@ -18,6 +18,10 @@ struct InspectCommand: ParsableCommand {
     @Flag(name: .shortAndLong, help: "No download progress on standard error.")
     var quiet = false
 
+    func validate() throws {
+        guard !model.isEmpty else { throw ValidationError("--model is empty: give a model folder or a Hub id") }
+    }
+
     func run() throws {
         let checkpoint = try locateModel(model, quiet: quiet)
         let summary = try ModelSummary(checkpoint: checkpoint)

@@ -29,11 +29,14 @@ struct MatchCommand: ParsableCommand {
     var mode: MatchMode = .both
 
     func validate() throws {
-        guard !images.isEmpty else { throw ValidationError("no images: give one or more image files") }
-        guard !text.isEmpty else { throw ValidationError("no texts: give --text STRING...") }
-        if let blank = text.firstIndex(where: { $0.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty }) {
-            throw ValidationError("text \(blank + 1) is empty")
+        if images.isEmpty {
+            try Check.swallowed(option: "--text", values: text, valuesAreFiles: false, command: "match",
+                                example: ("\"a dog on a beach\"", "photo.jpg"))
+            throw ValidationError("no images: give one or more image files")
         }
+        guard !text.isEmpty else { throw ValidationError("no texts: give --text STRING...") }
+        try Check.texts(text, "--text", "text")
+        try Check.noImagePaths(text, option: "--text", command: "match")
     }
 
     func run() throws {

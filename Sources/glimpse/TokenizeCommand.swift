@@ -21,6 +21,7 @@ struct TokenizeCommand: ParsableCommand {
 
     func validate() throws {
         guard !texts.isEmpty else { throw ValidationError("no texts to tokenize") }
+        guard !model.isEmpty else { throw ValidationError("--model is empty: give a model folder or a Hub id") }
     }
 
     func run() throws {

@@ -21,33 +21,69 @@ public struct GroundTruthImage: Sendable, Equatable {
         (self.image, self.width, self.height, self.objects) = (image, width, height, objects)
     }
 
-    /// Reads every image record in a ground-truth JSON file.
+    /// Reads every image record in a ground-truth JSON file (a regular UTF-8 file of at most
+    /// `Limits.annotationFileBytes`). An empty file or list, a record without an image name,
+    /// an object without a label, and a box that is inverted or not finite are errors naming
+    /// the file and record.
     public static func load(contentsOf url: URL) throws -> [GroundTruthImage] {
-        guard let data = FileManager.default.contents(atPath: url.path) else {
-            throw GlimpseError.fileNotFound(path: url.path, what: "ground-truth file")
+        let path = url.path
+        let text = try InputFile.text(path, what: "ground-truth file", limit: Limits.annotationFileBytes)
+        guard !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
+            throw GlimpseError.invalidFile(path: path, reason: "is empty; a ground-truth file holds an image record or a list of them")
         }
-        guard let json = try? JSONSerialization.jsonObject(with: data) else {
-            throw GlimpseError.invalidFile(path: url.path, reason: "is not valid JSON")
+        let json: Any
+        do { json = try JSONSerialization.jsonObject(with: Data(text.utf8)) } catch {
+            throw GlimpseError.invalidFile(path: path, reason: "is not valid JSON")
         }
         let records: [Any] = (json as? [Any]) ?? [json]
-        return try records.enumerated().map { try parse($1, context: "\(url.path) record \($0 + 1)") }
+        guard !records.isEmpty else { throw GlimpseError.invalidFile(path: path, reason: "holds an empty list: no image records") }
+        return try records.enumerated().map {
+            try parse($1, context: AnnotationValues.Context(path: path, location: "record \($0 + 1)"))
+        }
     }
 
-    static func parse(_ value: Any, context: String) throws -> GroundTruthImage {
-        guard let record = value as? [String: Any], let image = record["image"] as? String else {
-            throw GlimpseError.invalidArgument("\(context): expected an object with \"image\" and \"objects\"")
+    /// Every record of several ground-truth files. Detections are matched to images by file
+    /// name, so one name in two records is an error (its detections would count twice), as is
+    /// a set of files without a single object (there would be nothing to score).
+    public static func load(files: [String]) throws -> [GroundTruthImage] {
+        var all: [GroundTruthImage] = []
+        var seen: [String: String] = [:]
+        for path in files {
+            for (i, record) in try load(contentsOf: URL(fileURLWithPath: path)).enumerated() {
+                let name = URL(fileURLWithPath: record.image).lastPathComponent
+                let here = "\(path) record \(i + 1)"
+                if let first = seen[name] {
+                    throw GlimpseError.invalidFile(path: path, reason: "record \(i + 1): image \(name) is also in \(first); each image takes one record")
+                }
+                seen[name] = here
+                all.append(record)
+            }
         }
-        guard let objects = record["objects"] as? [[String: Any]] else {
-            throw GlimpseError.invalidArgument("\(context): \"objects\" must be a list of {\"label\", \"box_xyxy\"}")
+        guard all.contains(where: { !$0.objects.isEmpty }) else {
+            throw GlimpseError.invalidArgument("the ground truth (\(files.joined(separator: ", "))) holds no objects: nothing to score")
+        }
+        return all
+    }
+
+    static func parse(_ value: Any, context: AnnotationValues.Context) throws -> GroundTruthImage {
+        guard let record = value as? [String: Any], record["image"] != nil else {
+            throw AnnotationValues.bad(context, "expected an object with \"image\" and \"objects\"")
+        }
+        let image = try AnnotationValues.name(record["image"], key: "image", context)
+        guard let objects = record["objects"] as? [Any] else {
+            throw AnnotationValues.bad(context, "\"objects\" must be a list of {\"label\", \"box_xyxy\"}")
         }
         return GroundTruthImage(
-            image: image, width: record["width"] as? Int, height: record["height"] as? Int,
-            objects: try objects.enumerated().map { i, object in
-                guard let label = object["label"] as? String,
-                      let box = (object["box_xyxy"] as? [NSNumber])?.map(\.floatValue), box.count == 4 else {
-                    throw GlimpseError.invalidArgument("\(context) object \(i + 1): needs \"label\" and \"box_xyxy\": [x1, y1, x2, y2]")
+            image: image,
+            width: try AnnotationValues.size(record["width"], key: "width", context),
+            height: try AnnotationValues.size(record["height"], key: "height", context),
+            objects: try objects.enumerated().map { i, item in
+                let where_ = context.appending("object \(i + 1)")
+                guard let object = item as? [String: Any], object["label"] != nil, object["box_xyxy"] != nil else {
+                    throw AnnotationValues.bad(where_, "needs \"label\" and \"box_xyxy\": [x1, y1, x2, y2]")
                 }
-                return Object(label: label, box: BoundingBox(x1: box[0], y1: box[1], x2: box[2], y2: box[3]))
+                return Object(label: try AnnotationValues.name(object["label"], key: "label", where_),
+                              box: try AnnotationValues.box(object["box_xyxy"], key: "box_xyxy", where_))
             })
     }
 }

@@ -45,13 +45,23 @@ public struct GenerationOptions: Sendable, Equatable {
 
     public init() {}
 
+    /// Checks each setting against its range (the `Limits` bound on beams, returned sequences
+    /// and lengths, so no setting can size an impossible allocation) and the settings against
+    /// each other.
     public func validate() throws {
         func bad(_ message: String) -> GlimpseError { .invalidArgument(message) }
-        guard numBeams >= 1 else { throw bad("number of beams must be at least 1, got \(numBeams)") }
-        if let maxNewTokens, maxNewTokens < 1 { throw bad("max new tokens must be at least 1, got \(maxNewTokens)") }
-        if let maxLength, maxLength < 1 { throw bad("max length must be at least 1, got \(maxLength)") }
-        guard minLength >= 0 else { throw bad("min length must not be negative, got \(minLength)") }
-        if let minNewTokens, minNewTokens < 0 { throw bad("min new tokens must not be negative, got \(minNewTokens)") }
+        func within(_ value: Int?, _ name: String, _ bounds: ClosedRange<Int>) throws {
+            guard let value, !bounds.contains(value) else { return }
+            let bound = value < bounds.lowerBound ? "at least \(bounds.lowerBound)" : "at most \(bounds.upperBound)"
+            throw bad("\(name) must be \(bound), got \(value)")
+        }
+        try within(numBeams, "number of beams", 1 ... Limits.beams)
+        try within(maxNewTokens, "max new tokens", 1 ... Limits.newTokens)
+        try within(maxLength, "max length", 1 ... Limits.newTokens)
+        try within(minLength, "min length", 0 ... Limits.newTokens)
+        try within(minNewTokens, "min new tokens", 0 ... Limits.newTokens)
+        try within(noRepeatNgramSize, "no-repeat n-gram size", 0 ... Limits.newTokens)
+        try within(numReturnSequences, "number of returned sequences", 1 ... (sampling == nil ? Limits.beams : Limits.sampledSequences))
         if let maxLength, maxLength < minLength {
             throw bad("max length \(maxLength) is smaller than min length \(minLength)")
         }
@@ -59,9 +69,7 @@ public struct GenerationOptions: Sendable, Equatable {
             throw bad("max new tokens \(maxNewTokens) is smaller than min new tokens \(minNewTokens)")
         }
         guard repetitionPenalty > 0, repetitionPenalty.isFinite else { throw bad("repetition penalty must be positive, got \(repetitionPenalty)") }
-        guard noRepeatNgramSize >= 0 else { throw bad("no-repeat n-gram size must not be negative") }
-        guard lengthPenalty.isFinite else { throw bad("length penalty must be finite") }
-        guard numReturnSequences >= 1 else { throw bad("number of returned sequences must be at least 1") }
+        guard lengthPenalty.isFinite else { throw bad("length penalty must be finite, got \(lengthPenalty)") }
         if let sampling {
             guard numBeams == 1 else { throw bad("sampling is implemented for one beam only (got \(numBeams) beams)") }
             guard sampling.topP > 0, sampling.topP <= 1 else { throw bad("top-p must be in (0, 1], got \(sampling.topP)") }
