@@ -149,7 +149,7 @@ public struct ImagePreprocessor: Sendable {
     /// Writes the CHW floats of `image` to `buffer`, which must hold exactly
     /// `3 * outputSize(for: image)` floats: a buffer of another size is an error, never
     /// written past.
-    public func pixelValues(_ image: RGBImage, into buffer: UnsafeMutableBufferPointer<Float>) throws {
+    package func pixelValues(_ image: RGBImage, into buffer: UnsafeMutableBufferPointer<Float>) throws {
         let plan = try plan(image)
         let needed = 3 * plan.output.height * plan.output.width
         guard buffer.count == needed else {
@@ -163,7 +163,7 @@ public struct ImagePreprocessor: Sendable {
     /// Pixel values of a batch, [images, 3, height, width], into `buffer` (exactly that many
     /// floats). Every image is checked to come out at `height × width` before anything is
     /// written; `forEach` runs the per-image work over index ranges (a thread pool), serially by default.
-    public func pixelValues(_ images: [RGBImage], height: Int, width: Int, into buffer: UnsafeMutableBufferPointer<Float>,
+    package func pixelValues(_ images: [RGBImage], height: Int, width: Int, into buffer: UnsafeMutableBufferPointer<Float>,
                             forEach: (Int, (Range<Int>) -> Void) -> Void = { n, body in body(0..<n) }) throws {
         let (area, areaOverflow) = height.multipliedReportingOverflow(by: width)
         let (plane, planeOverflow) = area.multipliedReportingOverflow(by: 3)

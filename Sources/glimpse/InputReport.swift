@@ -32,7 +32,7 @@ struct InputReport {
     mutating func fail(_ name: String, _ error: GlimpseError) throws {
         failed += 1
         let reason = error.description
-        let line = "Error: " + (reason.contains(name) ? reason : "\(name): \(reason)") + "\n"
+        let line = "glimpse: error: " + (reason.contains(name) ? reason : "\(name): \(reason)") + "\n"
         FileHandle.standardError.write(Data(line.utf8))
         if failFast {
             output.finish()
@@ -44,7 +44,7 @@ struct InputReport {
     func finish() throws {
         output.finish()
         guard failed > 0 else { return }
-        let summary = "Error: \(failed) of \(seen) inputs failed; the others were processed\n"
+        let summary = "glimpse: error: \(failed) of \(seen) inputs failed; the others were processed\n"
         FileHandle.standardError.write(Data(summary.utf8))
         throw ExitCode.failure
     }

@@ -41,7 +41,7 @@ final class HostileBatchCLITests: XCTestCase {
             XCTAssertTrue(result.stderr.contains(bad), "\(command[0]) should name \(bad): \(result.stderr)", file: file, line: line)
         }
         XCTAssertTrue(result.stderr.contains("not a JPEG or PNG"), result.stderr, file: file, line: line)
-        XCTAssertTrue(result.stderr.contains("Error: 3 of "), result.stderr, file: file, line: line)
+        XCTAssertTrue(result.stderr.contains("glimpse: error: 3 of "), result.stderr, file: file, line: line)
 
         let fast = try run([command[0], "--fail-fast"] + command.dropFirst() + inputs)
         XCTAssertEqual(fast.status, 1, file: file, line: line)

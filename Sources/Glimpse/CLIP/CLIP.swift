@@ -19,19 +19,13 @@ public final class CLIP: CheckpointLoadable, Sendable {
         self.checkpoint = checkpoint
         model = try CLIPModel(checkpoint: checkpoint)
         let (folder, checkpoint) = (checkpoint.folder, checkpoint)
-        tokenizerResult = Background { try CLIPTokenizer.load(folder: folder) }
+        tokenizerResult = checkpoint.clipTokenizerInBackground(embeddingRows: model.text.config.vocabularySize)
         let size = model.image.imageSize
         preprocessorResult = Result { let p = try OpenCLIPConfig(checkpoint: checkpoint).map { ImagePreprocessor(config: $0.preprocess) }
             ?? ImagePreprocessor.load(folder: folder); try p.validate(forModelInput: size, size); return p }.mapError(GlimpseError.wrap)
     }
 
-    public var tokenizer: CLIPTokenizer { get throws {
-        let tokenizer: CLIPTokenizer
-        do { tokenizer = try tokenizerResult.get() } catch { throw GlimpseError.wrap(error) }
-        try checkpoint.requireTokenizerFits(vocabularySize: tokenizer.vocabularySize, embeddingRows: model.text.config.vocabularySize,
-                                            table: "token_embedding")
-        return tokenizer
-    } }
+    public var tokenizer: CLIPTokenizer { get throws { do { return try tokenizerResult.get() } catch { throw GlimpseError.wrap(error) } } }
     public var preprocessor: ImagePreprocessor { get throws { try preprocessorResult.get() } }
     public var contextLength: Int { model.text.config.maxPositions }
 

@@ -1,5 +1,6 @@
 import Foundation
 import GlimpseCore
+import GlimpseText
 
 extension Checkpoint {
     /// The tokenizer files of the folder, in the order the text models prefer them.
@@ -19,5 +20,19 @@ extension Checkpoint {
         guard vocabularySize > embeddingRows else { return }
         let tokenizer = tokenizerFiles?.map { file($0).path }.joined(separator: " + ") ?? folder.path
         throw GlimpseError.invalidFile(path: tokenizer, reason: "the tokenizer has token ids up to \(vocabularySize - 1), but \(weightsFile) has \(embeddingRows) rows in its token embedding table '\(table)' (config.json vocab_size); the tokenizer belongs to another model")
+    }
+}
+
+extension Checkpoint {
+    /// The folder's CLIP tokenizer, built on a background thread (it takes longer than mapping
+    /// the weights) and checked once against the model's `embeddingRows`.
+    func clipTokenizerInBackground(embeddingRows: Int) -> Background<CLIPTokenizer> {
+        let checkpoint = self
+        return Background {
+            let tokenizer = try CLIPTokenizer.load(folder: checkpoint.folder)
+            try checkpoint.requireTokenizerFits(vocabularySize: tokenizer.vocabularySize, embeddingRows: embeddingRows,
+                                                table: "token_embedding")
+            return tokenizer
+        }
     }
 }

@@ -37,20 +37,14 @@ public final class OwlViT: CheckpointLoadable, Sendable {
         defaults.size = .exact(height: size, width: size)
         defaults.doCenterCrop = false
         (defaults.cropHeight, defaults.cropWidth) = (size, size)
-        tokenizerResult = Background { try CLIPTokenizer.load(folder: folder) }
+        tokenizerResult = checkpoint.clipTokenizerInBackground(embeddingRows: model.config.text.vocabularySize)
         preprocessorResult = Result {
             let p = try ImagePreprocessor.load(folder: folder, defaults: defaults, squareIntegerSize: true)
             try p.validate(forModelInput: size, size); return p
         }.mapError(GlimpseError.wrap)
     }
 
-    public var tokenizer: CLIPTokenizer { get throws {
-        let tokenizer: CLIPTokenizer
-        do { tokenizer = try tokenizerResult.get() } catch { throw GlimpseError.wrap(error) }
-        try checkpoint.requireTokenizerFits(vocabularySize: tokenizer.vocabularySize, embeddingRows: model.config.text.vocabularySize,
-                                            table: "token_embedding")
-        return tokenizer
-    } }
+    public var tokenizer: CLIPTokenizer { get throws { do { return try tokenizerResult.get() } catch { throw GlimpseError.wrap(error) } } }
     public var preprocessor: ImagePreprocessor { get throws { try preprocessorResult.get() } }
     /// 16 for every released OWL-ViT: longer queries are an error unless truncated.
     public var contextLength: Int { model.config.text.maxPositions }
