@@ -16,10 +16,12 @@ public struct SafetensorsFile: WeightStore {
             .invalidFile(path: path, reason: "not a valid safetensors file: \(reason)")
         }
         guard file.size >= 8 else { throw corrupt("only \(file.size) bytes") }
-        let headerLength = Int(UInt64(littleEndian: file.base.loadUnaligned(as: UInt64.self)))
-        guard headerLength >= 2, headerLength <= file.size - 8, headerLength < 1 << 30 else {
-            throw corrupt("header length \(headerLength) does not fit a file of \(file.size) bytes (truncated?)")
+        // Compared as read: a length of 2^63 or more must be refused, not trap on conversion.
+        let declaredLength = UInt64(littleEndian: file.base.loadUnaligned(as: UInt64.self))
+        guard declaredLength >= 2, declaredLength <= UInt64(file.size - 8), declaredLength < 1 << 30 else {
+            throw corrupt("header length \(declaredLength) does not fit a file of \(file.size) bytes (truncated?)")
         }
+        let headerLength = Int(declaredLength)
         let headerData = Data(bytes: file.base + 8, count: headerLength)
         guard let header = try? JSONSerialization.jsonObject(with: headerData) as? [String: Any] else {
             throw corrupt("header is not a JSON object")
@@ -48,7 +50,13 @@ public struct SafetensorsFile: WeightStore {
                 throw corrupt("malformed shape or offsets for tensor '\(name)'")
             }
             let (begin, end) = (offsets[0], offsets[1])
-            let expected = shape.reduce(1, *) * dtype.byteSize
+            // Overflow-checked: a shape whose product wraps must be refused, not trap.
+            var expected = dtype.byteSize
+            for dim in shape {
+                let (product, overflow) = expected.multipliedReportingOverflow(by: dim)
+                guard !overflow else { throw corrupt("tensor '\(name)' has shape \(shape), too large to address") }
+                expected = product
+            }
             guard begin >= 0, end >= begin, end - begin == expected else {
                 throw corrupt("tensor '\(name)' spans bytes \(begin)..<\(end), expected \(expected) bytes for \(dtype.rawValue)\(shape)")
             }
