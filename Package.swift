@@ -44,6 +44,11 @@ let package = Package(
         .executableTarget(name: "glimpse", dependencies: [
             "Glimpse", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
+        // Fuzzing: the entry points (one per parser), the libFuzzer/replay executable, and the
+        // test that replays the committed seed corpora and crashers (Tools/fuzz/run.sh fuzzes).
+        .target(name: "GlimpseFuzzTargets", dependencies: ["Glimpse"]),
+        .executableTarget(name: "glimpse-fuzz", dependencies: ["GlimpseFuzzTargets"], path: "Sources/GlimpseFuzz"),
+        .testTarget(name: "GlimpseFuzzTests", dependencies: ["GlimpseFuzzTargets"]),
         .testTarget(name: "GlimpseCoreTests", dependencies: ["GlimpseCore"]),
         .testTarget(name: "GlimpseTextTests", dependencies: ["GlimpseText"]),
         .testTarget(name: "GlimpseImageTests", dependencies: ["GlimpseImage"]),
