@@ -106,7 +106,7 @@ struct GlimpseCommand: ParsableCommand {
     /// error naming the variable, not silently replaced by a default.
     static func checkEnvironment(_ environment: [String: String]) throws {
         _ = try Parallel.environmentThreadCount(environment)
-        try EnvironmentCheck.hub(environment)
+        try HubEnvironment(environment: environment).validate()
     }
 }
 

@@ -74,7 +74,7 @@ public struct HubEnvironment: Sendable {
         var token = value("HF_TOKEN") ?? value("HUGGING_FACE_HUB_TOKEN")
         if token == nil {
             let file = value("HF_TOKEN_PATH").map(path) ?? hfHome.appendingPathComponent("token")
-            token = (try? String(contentsOf: file, encoding: .utf8))
+            token = try? InputFile.text(file.path, what: "token file", limit: 64 << 10)
         }
         token = token?.trimmingCharacters(in: .whitespacesAndNewlines)
         if token?.isEmpty == true { token = nil }
@@ -82,15 +82,31 @@ public struct HubEnvironment: Sendable {
         var invalid: [String] = []
         func number(_ key: String, default fallback: Double?) -> Double? {
             guard let text = value(key) else { return fallback }
-            guard let number = Double(text.trimmingCharacters(in: .whitespaces)), number.isFinite, number >= 0 else {
-                invalid.append("\(key)='\(text.prefix(40))' is not a number of \(key.hasSuffix("RATE") ? "bytes per second" : "seconds")")
+            let isRate = key.hasSuffix("RATE")
+            guard let number = Double(text.trimmingCharacters(in: .whitespaces)), number.isFinite, number >= 0,
+                  isRate || number <= Self.longestTimeout else {
+                invalid.append(isRate ? "\(key) must be a number of bytes per second, found '\(text.prefix(40))'"
+                               : "\(key) must be a number of seconds above 0 and at most \(Int(Self.longestTimeout)), found '\(text.prefix(40))'")
                 return fallback
             }
             return number
         }
 
-        let truthy: Set<String> = ["1", "ON", "YES", "TRUE"]
+        // As huggingface_hub reads them, except that a word that is neither yes nor no is an
+        // error rather than "online".
+        let truthy: Set<String> = ["1", "ON", "YES", "TRUE"], falsy: Set<String> = ["0", "OFF", "NO", "FALSE"]
+        for key in ["HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"] {
+            if let text = value(key), !truthy.union(falsy).contains(text.uppercased()) {
+                invalid.append("\(key) must be 1, ON, YES or TRUE (offline) or 0, OFF, NO or FALSE, found '\(text.prefix(40))'")
+            }
+        }
         let offline = (value("HF_HUB_OFFLINE") ?? value("TRANSFORMERS_OFFLINE")).map { truthy.contains($0.uppercased()) } ?? false
+        if let endpoint = value("HF_ENDPOINT") {
+            let url = URL(string: endpoint)
+            if !["http", "https"].contains(url?.scheme?.lowercased() ?? "") || url?.host?.isEmpty != false {
+                invalid.append("HF_ENDPOINT must be an http:// or https:// address, found '\(endpoint.prefix(80))'")
+            }
+        }
         self.init(cache: cache, endpoint: value("HF_ENDPOINT") ?? Self.defaultEndpoint, token: token, offline: offline,
                   metadataTimeout: number("HF_HUB_ETAG_TIMEOUT", default: 10) ?? 10,
                   downloadTimeout: number("HF_HUB_DOWNLOAD_TIMEOUT", default: 10) ?? 10,
@@ -99,11 +115,15 @@ public struct HubEnvironment: Sendable {
         invalidSettings = invalid
     }
 
-    /// Environment variables that held something other than a number.
+    /// Longest timeout accepted, in seconds (a day).
+    public static let longestTimeout = 86_400.0
+
+    /// Environment variables whose values cannot be used, each described.
     var invalidSettings: [String] = []
 
-    /// Throws for settings no download can work with, naming the variable.
-    func validate() throws {
+    /// Throws for settings no download can work with, naming the variable. Downloads call it;
+    /// a front end may call it up front, so a bad variable is reported before any work.
+    public func validate() throws {
         if let first = invalidSettings.first { throw GlimpseError.invalidArgument(first) }
         for (name, value) in [("HF_HUB_ETAG_TIMEOUT", metadataTimeout), ("HF_HUB_DOWNLOAD_TIMEOUT", downloadTimeout),
                               ("GLIMPSE_HUB_DOWNLOAD_DEADLINE", downloadDeadline ?? 1)] where !(value.isFinite && value > 0) {
