@@ -15,6 +15,9 @@ import zipfile
 import zlib
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "fixtures"))
+from byte_alphabet import bytes_to_unicode  # noqa: E402
+
 FIXTURES = Path("Tests/Fixtures")
 OUT = FIXTURES / "fuzz"
 
@@ -133,19 +136,6 @@ def config_seeds():
 
 # tokenizers ----------------------------------------------------------------------------------
 
-def bytes_to_unicode():
-    """GPT-2's reversible byte → character table (the order CLIP's vocabulary starts with)."""
-    bs = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
-    cs = bs[:]
-    n = 0
-    for b in range(256):
-        if b not in bs:
-            bs.append(b)
-            cs.append(256 + n)
-            n += 1
-    return [chr(c) for c in cs]
-
-
 def clip_merges(count):
     with gzip.open(FIXTURES / "clip-tiny/bpe_simple_vocab_16e6.txt.gz", "rt", encoding="utf-8") as f:
         lines = f.read().split("\n")
@@ -153,7 +143,7 @@ def clip_merges(count):
 
 
 def clip_vocab(merges):
-    alphabet = bytes_to_unicode()
+    alphabet = list(bytes_to_unicode().values())
     tokens = alphabet + [c + "</w>" for c in alphabet] + ["".join(m) for m in merges] + ["<|startoftext|>", "<|endoftext|>"]
     return {token: i for i, token in enumerate(tokens)}
 
