@@ -44,7 +44,7 @@ struct InputReport {
     func finish() throws {
         output.finish()
         guard failed > 0 else { return }
-        let summary = "glimpse: error: \(failed) of \(seen) inputs failed; the others were processed\n"
+        let summary = "glimpse: error: \(failed) of \(seen) inputs failed" + (failed < seen ? "; the others were processed\n" : "\n")
         FileHandle.standardError.write(Data(summary.utf8))
         throw ExitCode.failure
     }
