@@ -36,6 +36,16 @@ final class HostileManifestTests: XCTestCase {
         ])
     }
 
+    func testDeeplyNestedJSONIsAFailureNotACrash() throws {
+        let scratch = try ScratchDataset()
+        let depth = 100_000
+        let nested = String(repeating: "[", count: depth) + String(repeating: "]", count: depth)
+        let manifest = try scratch.write("m.jsonl", nested + "\n" + "{\"image\": \"x\", \"text\": " + nested + "}\n")
+        let items = Array(JSONLinesReader(path: manifest))
+        XCTAssertEqual(items.count, 2)
+        XCTAssertEqual(items.compactMap(\.failure).count, 2)
+    }
+
     func testAManifestThatIsAFolderIsOneFailure() throws {
         let scratch = try ScratchDataset()
         try scratch.write("m.jsonl/x", "")

@@ -22,6 +22,34 @@ final class HostileShardTests: XCTestCase {
         XCTAssertTrue(try XCTUnwrap(items[1].failure).reason.hasPrefix("is truncated or corrupt: "), "\(items[1])")
     }
 
+    func testATruncatedGzippedShardEndsWithOneFailure() throws {
+        let scratch = try ScratchDataset()
+        let members: [(String, [UInt8])] = [
+            ("a.jpg", try Fixture.image("lion.jpg")), ("a.txt", Array("first".utf8)),
+            ("b.png", try Fixture.image("chelsea.png")), ("b.txt", Array("second".utf8)),
+            ("c.png", try Fixture.image("camera.png")), ("c.txt", Array("third".utf8)),
+        ]
+        let full = try scratch.tar("full.tar.gz", members, gzip: true)
+        let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: full)))
+        // Cut inside c.png (the images do not compress, so offsets carry over).
+        let cut = try scratch.write("cut.tgz", Array(bytes[0..<(bytes.count * 7 / 8)]))
+        let items = Array(WebDatasetReader(path: cut))
+        XCTAssertEqual(items.map { $0.record?.text ?? $0.failure?.key ?? "" }, ["first", "second", "\(cut):c"], "\(items)")
+        // Cut so short that libarchive cannot even open it: still exactly one failure.
+        let stub = try scratch.write("stub.tgz", Array(bytes[0..<100]))
+        XCTAssertEqual(Array(WebDatasetReader(path: stub)).map { $0.failure?.key }, [stub])
+    }
+
+    func testMembersNoSampleUsesAreSkippedUnread() throws {
+        let scratch = try ScratchDataset()
+        // A 16 MiB member of a kind no record uses, under a 1 MiB bound for what is read:
+        // libarchive skips it, so it never counts against the bound or sits in memory.
+        let shard = try scratch.tar("extra.tar", [
+            ("a.jpg", [1, 2]), ("a.npy", [UInt8](repeating: 9, count: 16 << 20)), ("a.txt", Array("kept".utf8)),
+        ])
+        XCTAssertEqual(Array(WebDatasetReader(path: shard, imageLimit: 1 << 20, textLimit: 1 << 20)).map(summary), ["ok \(shard):a kept"])
+    }
+
     func testGarbageNamedTarIsOneFailure() throws {
         let scratch = try ScratchDataset()
         let garbage = try scratch.write("garbage.tar", Array(repeating: 0x5A, count: 5000))
