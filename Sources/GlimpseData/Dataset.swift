@@ -72,6 +72,11 @@ public struct Dataset: Sequence, Sendable {
         private let fields: DatasetFields
         private var position = 0
         private var current: AnyIterator<DatasetItem>?
+        private var folder: FolderReader?
+        private var skippedBefore = 0
+
+        /// Files in the folders read so far that were neither images nor their sidecars.
+        public var skippedFiles: Int { skippedBefore + (folder?.skippedFiles ?? 0) }
 
         init(inputs: [DatasetInput], fields: DatasetFields) {
             self.inputs = inputs
@@ -81,8 +86,17 @@ public struct Dataset: Sequence, Sendable {
         public mutating func next() -> DatasetItem? {
             while true {
                 if let item = current?.next() { return item }
+                skippedBefore += folder?.skippedFiles ?? 0
+                folder = nil
                 guard position < inputs.count else { current = nil; return nil }
-                current = inputs[position].reader(fields: fields)
+                let input = inputs[position]
+                if input.kind == .folder {
+                    let reader = FolderReader(path: input.path, fields: fields)
+                    folder = reader
+                    current = AnyIterator(reader)
+                } else {
+                    current = input.reader(fields: fields)
+                }
                 position += 1
             }
         }

@@ -13,6 +13,7 @@ final class DatasetTests: XCTestCase {
         let tsv = try scratch.write("m.tsv", "image\ttext\nhorse.png\tt\n")
         try scratch.write("folder/x.png", horse)
         try scratch.write("folder/x.txt", "f")
+        try scratch.write("folder/readme.md", "skipped")
         let tar = try scratch.tar("s.tar", [("k.png", horse), ("k.txt", Array("w".utf8))])
         let tgz = try scratch.tar("s.tgz", [("k.png", horse), ("k.txt", Array("z".utf8))], gzip: true)
         let dataset = try Dataset(paths: [jsonl, csv, tsv, scratch.path("folder"), tar, tgz])
@@ -21,6 +22,9 @@ final class DatasetTests: XCTestCase {
         XCTAssertEqual(items.compactMap { $0.record?.text }, ["j", "c", "t", "f", "w", "z"])
         for item in items { XCTAssertEqual(try imageBytes(try XCTUnwrap(item.record)), horse) }
         XCTAssertEqual(Set(items.compactMap { $0.record?.key }).count, 6)
+        var iterator = dataset.makeIterator()
+        while iterator.next() != nil {}
+        XCTAssertEqual(iterator.skippedFiles, 1)
         // A second pass yields the same.
         XCTAssertEqual(Array(dataset).map(summary), items.map(summary))
     }

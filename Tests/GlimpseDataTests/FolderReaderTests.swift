@@ -1,4 +1,5 @@
 import Foundation
+import GlimpseBase
 import XCTest
 @testable import GlimpseData
 
@@ -34,5 +35,18 @@ final class FolderReaderTests: XCTestCase {
         try scratch.write("set/a.png", try Fixture.image("horse.png"))
         try FileManager.default.createSymbolicLink(atPath: scratch.path("set/loop"), withDestinationPath: scratch.path("set"))
         XCTAssertEqual(Array(FolderReader(path: scratch.path("set"))).map(summary), ["ok \(scratch.path("set/a.png")) -"])
+    }
+
+    func testNestingPastTheBoundIsOneFailure() throws {
+        let scratch = try ScratchDataset()
+        let deep = (0..<(Limits.folderDepth + 1)).map { "d\($0)" }.joined(separator: "/")
+        try scratch.write("set/\(deep)/x.png", try Fixture.image("horse.png"))
+        try scratch.write("set/y.png", try Fixture.image("horse.png"))
+        let items = Array(FolderReader(path: scratch.path("set")))
+        let tooDeep = scratch.path("set/" + (0..<Limits.folderDepth).map { "d\($0)" }.joined(separator: "/"))
+        XCTAssertEqual(items.map(summary), [
+            "fail \(tooDeep): is nested deeper than \(Limits.folderDepth) folders; skipped",
+            "ok \(scratch.path("set/y.png")) -",
+        ])
     }
 }
