@@ -68,6 +68,16 @@ final class HostileManifestTests: XCTestCase {
         ])
     }
 
+    func testCSVBytesThatAreNotUTF8EndTheFileWithOneFailure() throws {
+        let scratch = try ScratchDataset()
+        try scratch.write("horse.png", try Fixture.image("horse.png"))
+        let csv = try scratch.write("m.csv", Array("image,text\nhorse.png,ok\nhorse.png,bad ".utf8) + [0xFF, 0xFE] + Array("\nhorse.png,later\n".utf8))
+        XCTAssertEqual(Array(CSVManifestReader(path: csv)).map(summary), [
+            "ok \(csv):2 ok",
+            "fail \(csv):3: cannot be parsed (not UTF-8 text?); the rest of the file is skipped",
+        ])
+    }
+
     func testACSVWithoutTheImageColumnIsOneFailure() throws {
         let scratch = try ScratchDataset()
         let csv = try scratch.write("m.csv", "path,text\na.png,x\n")
