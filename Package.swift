@@ -19,6 +19,8 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        // CSV / TSV dataset manifests, parsed as a stream.
+        .package(url: "https://github.com/yaslab/CSV.swift", from: "2.5.2"),
         // Tests only: a local server that answers like the Hugging Face Hub.
         .package(url: "https://github.com/apple/swift-nio", from: "2.65.0"),
     ],
@@ -30,6 +32,8 @@ let package = Package(
         .systemLibrary(name: "CPNG", pkgConfig: "libpng16",
                        providers: [.apt(["libpng-dev"]), .brew(["libpng"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CArchive", pkgConfig: "libarchive",
+                       providers: [.apt(["libarchive-dev"]), .brew(["libarchive"])]),
         .target(name: "CGlimpseKernels"),
         // Errors, limits, checked file reading and config reading: what every module needs,
         // so the tokenizers and image decoders do not pull in BLAS.
@@ -38,8 +42,13 @@ let package = Package(
                 dependencies: ["GlimpseBase", "CGlimpseKernels", .target(name: "CBLAS", condition: .when(platforms: [.linux]))]),
         .target(name: "GlimpseText", dependencies: ["GlimpseBase", "CZlib"]),
         .target(name: "GlimpseImage", dependencies: ["GlimpseBase", "CTurboJPEG", "CPNG"]),
+        // Streamed dataset readers (manifests, CSV/TSV, folders, WebDataset tar shards) for
+        // bulk jobs: one record or one failure at a time, never a whole shard in memory.
+        .target(name: "GlimpseData", dependencies: [
+            "GlimpseBase", "CArchive", .product(name: "CSV", package: "CSV.swift"),
+        ]),
         .target(name: "Glimpse", dependencies: [
-            "GlimpseCore", "GlimpseText", "GlimpseImage", .product(name: "Crypto", package: "swift-crypto"),
+            "GlimpseCore", "GlimpseText", "GlimpseImage", "GlimpseData", .product(name: "Crypto", package: "swift-crypto"),
         ]),
         .executableTarget(name: "glimpse", dependencies: [
             "Glimpse", .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -52,6 +61,7 @@ let package = Package(
         .testTarget(name: "GlimpseCoreTests", dependencies: ["GlimpseCore"]),
         .testTarget(name: "GlimpseTextTests", dependencies: ["GlimpseText"]),
         .testTarget(name: "GlimpseImageTests", dependencies: ["GlimpseImage"]),
+        .testTarget(name: "GlimpseDataTests", dependencies: ["GlimpseData", "CArchive"]),
         .testTarget(name: "GlimpseTests", dependencies: ["Glimpse"]),
         .testTarget(name: "HubTests", dependencies: [
             "Glimpse",

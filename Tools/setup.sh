@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the system libraries Glimpse links against, if they are missing (idempotent).
-#   Debian/Ubuntu: OpenBLAS, libjpeg-turbo (TurboJPEG API), libpng, zlib, pkg-config.
-#   macOS (Homebrew): jpeg-turbo, libpng, pkg-config; BLAS comes from Accelerate.
+#   Debian/Ubuntu: OpenBLAS, libjpeg-turbo (TurboJPEG API), libpng, zlib, libarchive, pkg-config.
+#   macOS (Homebrew): jpeg-turbo, libpng, libarchive, pkg-config; BLAS comes from Accelerate.
 # Swift 6 must already be installed (https://swift.org/install).
 set -euo pipefail
 if ! command -v swift >/dev/null 2>&1; then
@@ -10,7 +10,7 @@ if ! command -v swift >/dev/null 2>&1; then
 fi
 case "$(uname -s)" in
   Linux)
-    packages=(libopenblas-dev libturbojpeg0-dev libpng-dev zlib1g-dev pkg-config)
+    packages=(libopenblas-dev libturbojpeg0-dev libpng-dev zlib1g-dev libarchive-dev pkg-config)
     missing=()
     for p in "${packages[@]}"; do
       dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -24,6 +24,6 @@ case "$(uname -s)" in
     ;;
   Darwin)
     command -v brew >/dev/null 2>&1 || { echo "setup: Homebrew is needed for jpeg-turbo and libpng" >&2; exit 1; }
-    for p in jpeg-turbo libpng pkg-config; do brew list "$p" >/dev/null 2>&1 || brew install "$p"; done
+    for p in jpeg-turbo libpng libarchive pkg-config; do brew list "$p" >/dev/null 2>&1 || brew install "$p"; done
     ;;
 esac

@@ -13,6 +13,11 @@ public enum Limits {
     /// A ground-truth or detections file read by `eval-detection` (COCO's val2017
     /// annotations are 25 MB; its train2017 ones 450 MB).
     public static let annotationFileBytes = 512 << 20
+    /// One line of a JSON Lines dataset manifest, or one row of a CSV / TSV one (a path, a
+    /// caption and some metadata: a few kilobytes in LAION-style manifests).
+    public static let manifestLineBytes = 1 << 20
+    /// Nesting of folders walked for a dataset folder (a symbolic-link loop would never end).
+    public static let folderDepth = 64
     /// An image file (checked before it is read; the decoded size has its own bound).
     public static let imageFileBytes = 256 << 20
     /// Decoded pixels of one image: PIL refuses twice `Image.MAX_IMAGE_PIXELS` as a
@@ -54,6 +59,8 @@ public enum Limits {
     public static let newTokens = 4096
     /// Text or image queries in one detection.
     public static let queries = 4096
+    /// Parts a dataset may be split into (`--shard i/N`).
+    public static let datasetShards = 1 << 20
     /// Worker threads (`--threads`, `GLIMPSE_NUM_THREADS`): the kernel pool's own maximum.
     public static let threads = 256
     /// Timed repetitions of one benchmark measurement (`--repeats`).
