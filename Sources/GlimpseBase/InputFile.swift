@@ -16,33 +16,36 @@ public enum InputFile {
         case other(String)
     }
 
-    public static func kind(of path: String) -> Kind {
+    public static func kind(of path: String) -> Kind { inspect(path).kind }
+
+    /// What `path` is and its size, from one `stat`.
+    private static func inspect(_ path: String) -> (kind: Kind, size: Int) {
         var info = stat()
-        guard stat(path, &info) == 0 else { return .missing }
+        guard stat(path, &info) == 0 else { return (.missing, 0) }
+        let kind: Kind
         switch info.st_mode & S_IFMT {
-        case S_IFREG: return .regular
-        case S_IFDIR: return .directory
-        case S_IFIFO: return .other("a FIFO (named pipe)")
-        case S_IFCHR: return .other("a character device")
-        case S_IFBLK: return .other("a block device")
-        case S_IFSOCK: return .other("a socket")
-        default: return .other("not a regular file")
+        case S_IFREG: kind = .regular
+        case S_IFDIR: kind = .directory
+        case S_IFIFO: kind = .other("a FIFO (named pipe)")
+        case S_IFCHR: kind = .other("a character device")
+        case S_IFBLK: kind = .other("a block device")
+        case S_IFSOCK: kind = .other("a socket")
+        default: kind = .other("not a regular file")
         }
+        return (kind, Int(info.st_size))
     }
 
     /// Checks that `path` is a regular file of at most `limit` bytes and returns its size.
     /// `what` names the file's role in errors ("image", "labels file", "config.json").
     @discardableResult
     public static func check(_ path: String, what: String, limit: Int) throws -> Int {
-        switch kind(of: path) {
+        let (kind, size) = inspect(path)
+        switch kind {
         case .missing: throw GlimpseError.fileNotFound(path: path, what: what)
         case .directory: throw GlimpseError.invalidFile(path: path, reason: "is a directory, not \(article(what))")
         case .other(let description): throw GlimpseError.invalidFile(path: path, reason: "is \(description), not \(article(what))")
         case .regular: break
         }
-        var info = stat()
-        guard stat(path, &info) == 0 else { throw GlimpseError.fileNotFound(path: path, what: what) }
-        let size = Int(info.st_size)
         guard size <= limit else {
             throw GlimpseError.invalidFile(path: path, reason: "is \(size) bytes, more than the \(limit) bytes \(article(what)) may have")
         }
@@ -51,14 +54,25 @@ public enum InputFile {
 
     /// The bytes of a regular file of at most `limit` bytes.
     public static func read(_ path: String, what: String, limit: Int) throws -> Data {
+        try read(path, what: what, limit: limit, prefix: 0) { _ in }
+    }
+
+    /// As `read(_:what:limit:)`, but the first `prefix` bytes are handed to `accept` before
+    /// the rest is read, through the same open file: a file whose first bytes say it is not
+    /// what it should be (an image that is not JPEG or PNG) is refused without reading it whole.
+    public static func read(_ path: String, what: String, limit: Int, prefix: Int,
+                            accept: (Data) throws -> Void) throws -> Data {
         try check(path, what: what, limit: limit)
         guard let handle = FileHandle(forReadingAtPath: path) else {
             throw GlimpseError.invalidFile(path: path, reason: "cannot be opened for reading (\(String(cString: strerror(errno))))")
         }
         defer { try? handle.close() }
         do {
+            var data = prefix > 0 ? try handle.read(upToCount: min(prefix, limit + 1)) ?? Data() : Data()
+            try accept(data)
             // One byte past the limit tells a file that grew since the size check.
-            let data = try handle.read(upToCount: limit + 1) ?? Data()
+            let rest = limit + 1 - data.count
+            if rest > 0, let more = try handle.read(upToCount: rest) { data += more }
             guard data.count <= limit else {
                 throw GlimpseError.invalidFile(path: path, reason: "grew past the \(limit) bytes \(article(what)) may have while being read")
             }

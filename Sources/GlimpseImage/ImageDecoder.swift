@@ -19,19 +19,9 @@ public enum ImageDecoder {
     /// is read, so a FIFO, a device or a huge file of something else is refused unread.
     public static func decode(contentsOf url: URL) throws -> RGBImage {
         let path = url.path
-        try InputFile.check(path, what: "image", limit: Limits.imageFileBytes)
-        guard let handle = FileHandle(forReadingAtPath: path) else {
-            throw GlimpseError.invalidFile(path: path, reason: "cannot be opened for reading (\(String(cString: strerror(errno))))")
+        let data = try InputFile.read(path, what: "image", limit: Limits.imageFileBytes, prefix: headerBytes) { head in
+            try requireSupported(ImageFormat.sniff([UInt8](head)), name: path)
         }
-        let head: Data
-        do {
-            defer { try? handle.close() }
-            head = try handle.read(upToCount: headerBytes) ?? Data()
-        } catch {
-            throw GlimpseError.invalidFile(path: path, reason: "cannot be read (\(String(cString: strerror(errno))))")
-        }
-        try requireSupported(ImageFormat.sniff([UInt8](head)), name: path)
-        let data = try InputFile.read(path, what: "image", limit: Limits.imageFileBytes)
         return try decode(data: [UInt8](data), name: path)
     }
 
