@@ -8,12 +8,14 @@ Runs, alternating Glimpse and the reference in every round: CLIP B/32 (image bat
 1,000 ImageNet prompts, one short text, load), zero-shot classification of one image over
 the 1,000 labels as a fresh process each side (CLI vs Tools/bench/zero_shot_reference.py,
 wall time and peak RSS), BLIP base captioning (greedy, beam 3, 20 tokens) and OWL-ViT B/32
-detection at 768 px with 4 queries. Then, once: image throughput at batch 1/8/32/128 on 1
+detection at 768 px with 4 queries; ONNX Runtime's fp32 and int8 (quantize_dynamic) CLIP vision tower
+beside them, with each side's GFLOP/s as a share of the machine's fp32 peak measured by
+Tools/bench/peak.c. Then, once: image throughput at batch 1/8/32/128 on 1
 and 2 threads for both sides, and Glimpse's time split by op class for one image.
 Prints a Markdown report (medians over rounds, ratios, each target met or missed) and a PNG
 plot of throughput against batch size. Missing checkpoints are generated with the fixture
-scripts' --full options. The reference needs torch, transformers, open_clip_torch, pillow
-and matplotlib (for the plot) in --python; --smoke needs only python3 and swift.
+scripts' --full options. The reference needs torch, transformers, open_clip_torch, pillow,
+onnx, onnxruntime and matplotlib (for the plot) in --python; --smoke needs only python3 and swift.
 """
 import argparse, datetime, json, os, platform, re, statistics, subprocess, sys, time
 from pathlib import Path
@@ -107,6 +109,34 @@ def round_clip(g, args, S, smoke):
         out, _ = run([args.python, BENCH / "bench_clip_reference.py", "--model", args.clip, "--labels-file", args.labels, *common])
         for r in jsonl(out):
             S.add("reference", ("clip", r["task"], r["batch"]), r["median_ms"])
+        if "onnxruntime" not in args.skip:
+            out, _ = run([args.python, BENCH / "bench_clip_onnxruntime.py", "--model", args.clip, *common], cwd=BENCH)
+            for r in jsonl(out):
+                S.add("onnxruntime", ("clip", r["task"], r["batch"]), r["median_ms"] if r["median_ms"] else r["cosine"])
+
+
+def measure_peak(threads):
+    """The machine's fp32 FMA peak in GFLOP/s on `threads` threads (Tools/bench/peak.c), or None."""
+    binary = Path(os.environ.get("TMPDIR", "/tmp")) / "glimpse-peak"
+    try:
+        subprocess.run(["cc", "-O2", "-march=native", "-pthread", BENCH / "peak.c", "-o", binary], check=True,
+                       capture_output=True)
+        return json.loads(run([binary, threads])[0])["gflops"]
+    except (OSError, subprocess.CalledProcessError, RuntimeError, ValueError) as error:
+        print(f"no peak measurement: {error}", file=sys.stderr)
+        return None
+
+
+def image_gflop(model):
+    """Multiply-adds ×2 of one image through the CLIP vision tower and projection (attention included)."""
+    config = json.loads((Path(model) / "config.json").read_text())
+    v = config["vision_config"]
+    d, mlp, layers, patch = v["hidden_size"], v["intermediate_size"], v["num_hidden_layers"], v["patch_size"]
+    grid = v["image_size"] // patch
+    tokens = grid * grid + 1
+    per_layer = 2 * tokens * (4 * d * d + 2 * d * mlp) + 4 * tokens * tokens * d
+    projection = 2 * d * config.get("projection_dim", d)
+    return (layers * per_layer + 2 * (tokens - 1) * 3 * patch * patch * d + projection) / 1e9
 
 
 def round_zero_shot(g, args, S, smoke):
@@ -211,6 +241,21 @@ def report(S, args, profile, smoke):
     bound = checkpoint_mb + 300
     met = "–" if rss_g is None else "yes" if rss_g <= bound else "no"
     lines.append(f"| Zero-shot peak RSS (checkpoint {checkpoint_mb:.0f} MB) | {fmt(rss_g, 0)} MB | {fmt(rss_r, 0)} MB | – | ≤ {bound:.0f} MB | {met} |")
+    o = lambda key: S.median("onnxruntime", key)
+    if o(("clip", "image", 1)):
+        flop, peak = image_gflop(args.clip), args.peak
+        share = lambda ms, batch: "–" if not ms or not peak else f"{batch * flop / (ms / 1000) / peak:.0%}"
+        lines += ["", f"CLIP image encoding against ONNX Runtime {args.onnxruntime_version} (vision tower exported with "
+                      f"`torch.onnx.export`; int8 by `quantize_dynamic`, QInt8 weights; int8 cosine to fp32 "
+                      f"{fmt(o(('clip', 'int8_cosine', b_big)), 4)}). {flop:.2f} GFLOP an image; measured fp32 FMA peak "
+                      f"{fmt(peak)} GFLOP/s on {args.threads} threads (Tools/bench/peak.c).", "",
+                  "| batch | Glimpse fp32 | PyTorch fp32 | ONNX Runtime fp32 | ONNX Runtime int8 | Glimpse / ORT fp32 | Glimpse / ORT int8 |",
+                  "|---|---|---|---|---|---|---|"]
+        for b in [1, b_big]:
+            gv, rv, of, oi = g(("clip", "image", b)), r(("clip", "image", b)), o(("clip", "image", b)), o(("clip", "image_int8", b))
+            cell = lambda ms: "–" if not ms else f"{b * 1000 / ms:.1f} img/s ({share(ms, b)} of peak)"
+            lines.append(f"| {b} | {cell(gv)} | {cell(rv)} | {cell(of)} | {cell(oi)} | "
+                         f"{fmt(of / gv if gv and of else None, 2)}× | {fmt(oi / gv if gv and oi else None, 2)}× |")
     forward = r(("owlvit", "forward", 4))
     if forward:
         lines += ["", f"OWL-ViT reference `model(**inputs)` (re-encodes the 4 queries every image): {fmt(forward)} ms, "
@@ -266,7 +311,7 @@ def main():
     p.add_argument("--threads", default=str(os.cpu_count() or 1))
     p.add_argument("--append", help="append the report to this Markdown file")
     p.add_argument("--plot", help="write the throughput plot here (PNG)")
-    p.add_argument("--skip", nargs="*", default=[], choices=["clip", "zero_shot", "blip", "owlvit", "scaling"])
+    p.add_argument("--skip", nargs="*", default=[], choices=["clip", "zero_shot", "blip", "owlvit", "scaling", "onnxruntime"])
     p.add_argument("--smoke", action="store_true", help="Glimpse only, tiny fixtures, one round: checks it all runs")
     p.add_argument("--configuration", choices=["debug", "release"],
                    help="build to time (default: release; debug with --smoke, which reuses the test build)")
@@ -285,6 +330,14 @@ def main():
         args.labels = LABELS
     args.photo = PHOTO
     g = build_glimpse(args.configuration or ("debug" if args.smoke else "release"))
+    args.peak, args.onnxruntime_version = None, None
+    if not args.smoke:
+        args.peak = measure_peak(args.threads)
+        probe = subprocess.run([args.python, "-c", "import onnxruntime; print(onnxruntime.__version__)"], capture_output=True, text=True)
+        if probe.returncode != 0:
+            print("onnxruntime not installed in --python: no ONNX Runtime peer", file=sys.stderr)
+            args.skip.append("onnxruntime")
+        args.onnxruntime_version = probe.stdout.strip()
     rounds = {"clip": round_clip, "zero_shot": round_zero_shot, "blip": round_blip, "owlvit": round_owlvit}
     for i in range(args.rounds):
         for name, fn in rounds.items():
