@@ -25,6 +25,9 @@ public enum Activation: String, Sendable, CaseIterable {
 
 /// Applies `activation` elementwise, in place.
 package func activateInPlace(_ x: Tensor, _ activation: Activation) {
+    let tape = GradientTape.current, rx = tape?.ref(x)
+    let input = rx == nil ? nil : x.copy()
+    defer { if let tape, let input { tape.recordActivation(x, old: rx, input: input, activation) } }
     Profiler.measure(.activation) {
         x.withUnsafeMutableBufferPointer { buffer in
             let p = buffer.baseAddress!
@@ -47,6 +50,7 @@ public func layerNorm(_ x: Tensor, weight: Tensor, bias: Tensor, eps: Float) -> 
         let dim = x.shape[x.rank - 1]
         let y = Tensor(zeros: x.shape)
         gl_layer_norm(x.data, y.data, x.count / dim, dim, weight.data, bias.data, eps)
+        GradientTape.current?.recordLayerNorm(x: x, weight: weight, bias: bias, eps: eps, output: y)
         return y
     }
 }
@@ -63,6 +67,7 @@ package func softmaxInPlace(_ x: Tensor) {
 public func softmax(_ x: Tensor) -> Tensor {
     let y = x.copy()
     softmaxInPlace(y)
+    GradientTape.current?.recordSoftmax(x: x, output: y)
     return y
 }
 
@@ -79,11 +84,14 @@ package func l2NormalizeInPlace(_ x: Tensor, eps: Float = 1e-12) {
 public func l2Normalized(_ x: Tensor, eps: Float = 1e-12) -> Tensor {
     let y = x.copy()
     l2NormalizeInPlace(y, eps: eps)
+    GradientTape.current?.recordL2Normalization(x: x, eps: eps, output: y)
     return y
 }
 
 /// y += x, elementwise (residual connections).
 package func addInPlace(_ y: Tensor, _ x: Tensor) {
+    let tape = GradientTape.current, ry = tape?.ref(y), rx = tape?.ref(x)
+    defer { tape?.recordAddInPlace(y, old: ry, rx) }
     Profiler.measure(.elementwise) {
         precondition(y.count == x.count, "add: \(y.shape) vs \(x.shape)")
         y.withUnsafeMutableBufferPointer { gl_add($0.baseAddress!, x.data, $0.count) }
@@ -104,6 +112,8 @@ package func multiplyInPlace(_ y: Tensor, _ x: Tensor) {
 
 /// x *= factor, elementwise.
 package func scaleInPlace(_ x: Tensor, _ factor: Float) {
+    let tape = GradientTape.current, rx = tape?.ref(x)
+    defer { tape?.recordScaleInPlace(x, old: rx, factor: factor) }
     Profiler.measure(.elementwise) {
         x.withUnsafeMutableBufferPointer { gl_scale($0.baseAddress!, $0.count, factor) }
     }
