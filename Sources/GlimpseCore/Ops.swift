@@ -57,6 +57,8 @@ public func layerNorm(_ x: Tensor, weight: Tensor, bias: Tensor, eps: Float) -> 
 
 /// Softmax over the last dimension, in place.
 package func softmaxInPlace(_ x: Tensor) {
+    precondition(GradientTape.current.map { tape in tape.ref(x) == nil } ?? true,
+                 "softmaxInPlace is not differentiable; under a gradient tape use the out-of-place op")
     Profiler.measure(.normalization) {
         let cols = x.shape[x.rank - 1]
         x.withUnsafeMutableBufferPointer { gl_softmax_rows($0.baseAddress!, $0.count / cols, cols) }
@@ -73,6 +75,8 @@ public func softmax(_ x: Tensor) -> Tensor {
 
 /// Divides each row (last dimension) by its L2 norm, in place.
 package func l2NormalizeInPlace(_ x: Tensor, eps: Float = 1e-12) {
+    precondition(GradientTape.current.map { tape in tape.ref(x) == nil } ?? true,
+                 "l2NormalizeInPlace is not differentiable; under a gradient tape use the out-of-place op")
     Profiler.measure(.normalization) {
         let cols = x.shape[x.rank - 1]
         x.withUnsafeMutableBufferPointer { gl_l2_normalize_rows($0.baseAddress!, $0.count / cols, cols, eps) }
@@ -100,6 +104,8 @@ package func addInPlace(_ y: Tensor, _ x: Tensor) {
 
 /// y *= x, elementwise.
 package func multiplyInPlace(_ y: Tensor, _ x: Tensor) {
+    precondition(GradientTape.current.map { tape in tape.ref(y) == nil && tape.ref(x) == nil } ?? true,
+                 "multiplyInPlace is not differentiable; under a gradient tape use the out-of-place op")
     Profiler.measure(.elementwise) {
         precondition(y.count == x.count, "multiply: \(y.shape) vs \(x.shape)")
         y.withUnsafeMutableBufferPointer { out in

@@ -26,8 +26,12 @@ extension GradientTape {
         guard let rx else { return }
         let count = x.count
         record(output: x) { [unowned self] g in
-            let dx = self.gradient(rx), v = input.data
-            for i in 0 ..< count { dx[i] += g[i] * activation.derivative(v[i]) }
+            withExtendedLifetime(input) {
+                let dx = self.gradient(rx), v = input.data
+                Parallel.forEach(count, grain: 1 << 14) { range in
+                    for i in range { dx[i] += g[i] * activation.derivative(v[i]) }
+                }
+            }
         }
     }
 }

@@ -6,6 +6,7 @@ import Foundation
 extension GradientTape {
     /// Layer norm: with x̂ = (x − μ)·r, r = 1/√(σ² + ε) and g = dy ⊙ w,
     /// dx = r · (g − mean(g) − x̂ · mean(g ⊙ x̂)), dw += Σ dy ⊙ x̂, db += Σ dy.
+    /// Rows in parallel for the statistics and dx, column blocks for dw and db (no shared sums).
     package func recordLayerNorm(x: Tensor, weight: Tensor, bias: Tensor, eps: Float, output: Tensor) {
         let rx = ref(x), rw = ref(weight), rb = ref(bias)
         if rx == nil && rw == nil && rb == nil { return }
@@ -13,32 +14,48 @@ extension GradientTape {
         record(output: output) { [unowned self] dy in
             withExtendedLifetime((x, weight)) {
                 let dx = rx.map { self.gradient($0) }, dw = rw.map { self.gradient($0) }, db = rb.map { self.gradient($0) }
-                var xhat = [Double](repeating: 0, count: dim)
-                for r in 0 ..< rows {
-                    let xr = x.data + r * dim, g = dy + r * dim
-                    var mean = 0.0
-                    for j in 0 ..< dim { mean += Double(xr[j]) }
-                    mean /= Double(dim)
-                    var variance = 0.0
-                    for j in 0 ..< dim { let c = Double(xr[j]) - mean; variance += c * c }
-                    let rstd = 1 / (variance / Double(dim) + Double(eps)).squareRoot()
-                    var meanG = 0.0, meanGX = 0.0
-                    for j in 0 ..< dim {
-                        xhat[j] = (Double(xr[j]) - mean) * rstd
-                        let gw = Double(g[j]) * Double(weight.data[j])
-                        meanG += gw
-                        meanGX += gw * xhat[j]
-                    }
-                    meanG /= Double(dim)
-                    meanGX /= Double(dim)
-                    if let dx {
+                let xs = x.data, w = weight.data
+                let means = UnsafeMutablePointer<Double>.allocate(capacity: max(rows, 1))
+                let rstds = UnsafeMutablePointer<Double>.allocate(capacity: max(rows, 1))
+                defer { means.deallocate(); rstds.deallocate() }
+                Parallel.forEach(rows, grain: max(1, 4096 / max(dim, 1))) { range in
+                    for r in range {
+                        let xr = xs + r * dim, g = dy + r * dim
+                        var mean = 0.0
+                        for j in 0 ..< dim { mean += Double(xr[j]) }
+                        mean /= Double(dim)
+                        var variance = 0.0
+                        for j in 0 ..< dim { let c = Double(xr[j]) - mean; variance += c * c }
+                        let rstd = 1 / (variance / Double(dim) + Double(eps)).squareRoot()
+                        means[r] = mean
+                        rstds[r] = rstd
+                        guard let dx else { continue }
+                        var meanG = 0.0, meanGX = 0.0
                         for j in 0 ..< dim {
-                            let gw = Double(g[j]) * Double(weight.data[j])
-                            dx[r * dim + j] += Float(rstd * (gw - meanG - xhat[j] * meanGX))
+                            let gw = Double(g[j]) * Double(w[j])
+                            meanG += gw
+                            meanGX += gw * (Double(xr[j]) - mean) * rstd
+                        }
+                        meanG /= Double(dim)
+                        meanGX /= Double(dim)
+                        for j in 0 ..< dim {
+                            let gw = Double(g[j]) * Double(w[j]), xhat = (Double(xr[j]) - mean) * rstd
+                            dx[r * dim + j] += Float(rstd * (gw - meanG - xhat * meanGX))
                         }
                     }
-                    if let dw { for j in 0 ..< dim { dw[j] += Float(Double(g[j]) * xhat[j]) } }
-                    if let db { for j in 0 ..< dim { db[j] += g[j] } }
+                }
+                if dw == nil && db == nil { return }
+                Parallel.forEach(dim, grain: 16) { columns in
+                    for j in columns {
+                        var sumW = 0.0, sumB = 0.0
+                        for r in 0 ..< rows {
+                            let g = Double(dy[r * dim + j])
+                            sumW += g * (Double(xs[r * dim + j]) - means[r]) * rstds[r]
+                            sumB += g
+                        }
+                        dw?[j] += Float(sumW)
+                        db?[j] += Float(sumB)
+                    }
                 }
             }
         }
