@@ -37,3 +37,24 @@ final class CLIPTrainerTests: XCTestCase {
         XCTAssertNotEqual(trainer.trained[0].tensor.scalars, projection)
     }
 }
+
+/// Inputs that would poison the parameters are refused, and the parameters left as they were.
+final class HostileTrainingInputTests: XCTestCase {
+    func testNonFinitePixelsAreRefusedWithoutTouchingParameters() throws {
+        let trainer = try CLIPTrainer(checkpoint: Checkpoint(folder: Fixtures.path("clip-tiny")), learningRate: 1e-2)
+        let pixels = Tensor(shape: [2, 3, 64, 64]) { $0[5] = .nan }
+        let before = trainer.trained.map(\.tensor.scalars)
+        XCTAssertThrowsError(try trainer.step(pixels: pixels, ids: [[49406, 320, 49407], [49406, 1125, 49407]])) { error in
+            XCTAssertTrue("\(error)".contains("finite"), "\(error)")
+        }
+        XCTAssertEqual(trainer.trained.map(\.tensor.scalars), before)
+    }
+
+    func testMismatchedBatchesAndOutOfVocabularyIdsAreErrors() throws {
+        let trainer = try CLIPTrainer(checkpoint: Checkpoint(folder: Fixtures.path("clip-tiny")))
+        let pixels = Tensor(zeros: [2, 3, 64, 64])
+        XCTAssertThrowsError(try trainer.step(pixels: pixels, ids: [[49406, 49407]]))
+        XCTAssertThrowsError(try trainer.step(pixels: pixels, ids: [[49406, 49407], [49406, 99999, 49407]]))
+        XCTAssertThrowsError(try CLIPTrainer(checkpoint: Checkpoint(folder: Fixtures.path("clip-tiny")), trainable: { _ in false }))
+    }
+}

@@ -44,7 +44,8 @@ public final class CLIPTrainer {
     }
 
     /// Forward, loss, backward, clipping and one optimizer update on `pixels` [B, C, S, S]
-    /// and the B matching token-id sequences.
+    /// and the B matching token-id sequences. A non-finite loss or gradient is an error and
+    /// leaves the parameters as they were.
     @discardableResult
     public func step(pixels: Tensor, ids: [[Int]]) throws -> Step {
         tape.zeroGradients()
@@ -53,6 +54,10 @@ public final class CLIPTrainer {
         let gradients = trained.compactMap { tape.gradient(of: $0.tensor) }
         let norm = maxGradientNorm.map { clipGradientNorm(gradients, maxNorm: $0) }
             ?? clipGradientNorm(gradients, maxNorm: .infinity)
+        // A non-finite loss or gradient would turn every parameter into NaN: refuse the update.
+        guard loss.item.isFinite, norm.isFinite else {
+            throw GlimpseError.invalidArgument("training step \(optimizer.step + 1): loss \(loss.item), gradient norm \(norm); expected finite values, parameters left unchanged")
+        }
         if let schedule { optimizer.learningRate = schedule.learningRate(at: optimizer.step) }
         try optimizer.update(gradients: gradients)
         return Step(loss: loss.item, gradientNorm: norm, learningRate: optimizer.learningRate)

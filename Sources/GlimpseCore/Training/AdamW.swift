@@ -21,16 +21,15 @@ public final class AdamW {
 
     public init(parameters: [Tensor], learningRate: Float = 1e-3, beta1: Float = 0.9, beta2: Float = 0.999,
                 eps: Float = 1e-8, weightDecay: Float = 1e-2, decayed: ((Int) -> Bool)? = nil) throws {
-        guard let readOnly = parameters.first(where: \.isReadOnly) else {
-            self.parameters = parameters
-            self.learningRate = learningRate
-            (self.beta1, self.beta2, self.eps) = (beta1, beta2, eps)
-            self.weightDecay = parameters.indices.map { (decayed?($0) ?? true) ? weightDecay : 0 }
-            firstMoments = parameters.map { Tensor(zeros: $0.shape) }
-            secondMoments = parameters.map { Tensor(zeros: $0.shape) }
-            return
+        if let readOnly = parameters.first(where: \.isReadOnly) {
+            throw GlimpseError.invalidArgument("AdamW: a parameter of shape \(readOnly.shape) is read-only (memory-mapped); train on TrainableWeights")
         }
-        throw GlimpseError.invalidArgument("AdamW: a parameter of shape \(readOnly.shape) is read-only (memory-mapped); train on TrainableWeights")
+        self.parameters = parameters
+        self.learningRate = learningRate
+        (self.beta1, self.beta2, self.eps) = (beta1, beta2, eps)
+        self.weightDecay = parameters.indices.map { (decayed?($0) ?? true) ? weightDecay : 0 }
+        firstMoments = parameters.map { Tensor(zeros: $0.shape) }
+        secondMoments = parameters.map { Tensor(zeros: $0.shape) }
     }
 
     /// One update from `gradients` (one per parameter, same shapes).
