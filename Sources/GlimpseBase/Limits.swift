@@ -65,4 +65,6 @@ public enum Limits {
     public static let threads = 256
     /// Timed repetitions of one benchmark measurement (`--repeats`).
     public static let repeats = 100_000
+    /// Samples one synthetic training set writes.
+    public static let syntheticSamples = 10_000_000
 }
