@@ -40,6 +40,15 @@ public final class BulkFile {
         try writeAll(raw)
     }
 
+    /// The open descriptor, everything buffered written first: for writers that hand the file
+    /// to a C library (libarchive's `archive_write_open_fd`, for WebDataset tar output). The
+    /// descriptor stays owned by this file; do not close it.
+    public func withFileDescriptor<T>(_ body: (Int32) throws -> T) throws -> T {
+        try flush()
+        guard fd >= 0 else { throw BulkFile.failure(path, "was written after it was closed") }
+        return try body(fd)
+    }
+
     func flush() throws {
         guard !buffer.isEmpty else { return }
         try buffer.withUnsafeBytes { try writeAll($0) }
