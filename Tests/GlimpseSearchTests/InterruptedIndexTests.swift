@@ -11,9 +11,9 @@ final class InterruptedIndexTests: XCTestCase {
     func testKilledRunsResumeToTheUninterruptedResult() throws {
         let root = try LibraryFixtures.temporaryFolder(self)
         let photos = root + "/photos"
-        let count = 48
+        let count = 40
         for i in 0 ..< count {
-            try LibraryFixtures.writePhoto(photos, String(format: "d%d/p%03d.png", i % 3, i), seed: UInt64(1000 + i), width: 900, height: 700)
+            try LibraryFixtures.writePhoto(photos, String(format: "d%d/p%03d.png", i % 3, i), seed: UInt64(1000 + i), width: 320, height: 240)
         }
         let arguments = ["index", "--model", LibraryFixtures.model, "--batch-size", "2", "--quiet", photos]
 
