@@ -33,17 +33,17 @@ public final class LibraryIndexer {
     /// left alone; those under these folders and gone are removed.
     public func index(folders: [String], progress: ((IndexProgress) -> Void)? = nil) throws -> IndexSummary {
         var summary = IndexSummary()
-        let roots = try folders.map(Self.root)
+        // A folder inside another one given is walked as part of it (not catalogued twice).
+        let given = Set(try folders.map(Self.root))
+        let roots = given.filter { root in !given.contains { root.hasPrefix($0 == "/" ? $0 : $0 + "/") } }.sorted()
         summary.repaired = try repairTruncation()
 
         var walked: [WalkedFile] = []
-        for root in Set(roots).sorted() {
+        for root in roots {
             let walk = PhotoWalk(root: root, excluding: [library.folder])
             walked += walk.files
             summary.otherFiles += walk.otherFiles
-            for problem in walk.problems {
-                summary.failures.append(CatalogueFailure(root: root, path: problem.path, size: 0, mtime: 0, reason: problem.reason))
-            }
+            summary.skippedFolders += walk.problems
         }
         summary.photos = walked.count
 
