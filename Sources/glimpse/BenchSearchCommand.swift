@@ -9,7 +9,7 @@ struct BenchSearchCommand: ParsableCommand {
         abstract: "Time exact search over a photo library.",
         discussion: """
         "load" is opening the library (catalogue rows read, embeddings mapped); "search" one \
-        query (random unit vector, top --top) against every embedding, median and 99th \
+        query (a random photo's embedding, slightly perturbed: "more like this"; top --top) against every embedding, median and 99th \
         percentile over --repeats; "batched" the time per query when 16 queries share one \
         matrix product. No model is loaded. Tools/bench/make_search_library.py writes \
         synthetic libraries of any size.
@@ -46,8 +46,12 @@ struct BenchSearchCommand: ParsableCommand {
         let snapshot = try PhotoLibrary(folder: db).snapshot()
         let load = Date().timeIntervalSince(started)
         var generator = SystemRandomNumberGenerator()
+        // "More like this" queries: a random catalogued photo's embedding, slightly perturbed.
         func randomQuery() -> SearchQuery {
-            let v = (0 ..< snapshot.model.dimension).map { _ in Float.random(in: -1 ... 1, using: &generator) }
+            var v = (0 ..< snapshot.model.dimension).map { _ in Float.random(in: -0.02 ... 0.02, using: &generator) }
+            if let file = snapshot.files.randomElement(using: &generator) {
+                for (i, x) in snapshot.embeddings.row(file.slot).enumerated() { v[i] += x }
+            }
             return SearchQuery(terms: [(.embedding(v), 1)], top: top)
         }
         _ = try snapshot.search([randomQuery()], clip: nil)   // warm-up: pages the embeddings in

@@ -1,9 +1,11 @@
 """Writes a synthetic photo library for timing `glimpse bench-search` / `search` at scale.
 
-    python Tools/bench/make_search_library.py OUT_DIR --count 100000 [--dim 512] [--seed 0]
+    python Tools/bench/make_search_library.py OUT_DIR --count 100000 [--dim 512] [--clusters 1000] [--seed 0]
 
 OUT_DIR gets catalogue.sqlite (the schema of Sources/GlimpseSearch/Catalogue.swift, migration
-"v1") and embeddings.f32 (random unit vectors, little-endian float32 rows). The file rows name
+"v1") and embeddings.f32 (random unit vectors, little-endian float32 rows: uniform on the sphere, or with
+--clusters C spread around C random centres, which is closer to real image embeddings and is
+what approximate indexes are built for). The file rows name
 files that do not exist: the library is for timing search and dedup only, not for indexing.
 """
 import argparse
@@ -18,11 +20,16 @@ def main():
     parser.add_argument("out")
     parser.add_argument("--count", type=int, default=10000)
     parser.add_argument("--dim", type=int, default=512)
+    parser.add_argument("--clusters", type=int, default=0)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     os.makedirs(args.out, exist_ok=True)
     rng = np.random.default_rng(args.seed)
     rows = rng.standard_normal((args.count, args.dim), dtype=np.float32)
+    if args.clusters > 0:
+        centres = rng.standard_normal((args.clusters, args.dim), dtype=np.float32)
+        centres /= np.linalg.norm(centres, axis=1, keepdims=True)
+        rows = centres[rng.integers(0, args.clusters, args.count)] + rows * (0.5 / np.sqrt(args.dim))
     rows /= np.linalg.norm(rows, axis=1, keepdims=True)
     rows.astype("<f4").tofile(os.path.join(args.out, "embeddings.f32"))
 
