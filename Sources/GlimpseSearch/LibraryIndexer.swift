@@ -173,7 +173,7 @@ public final class LibraryIndexer {
                     summary.embedded += 1
                 case .failure(let error):
                     let failure = CatalogueFailure(root: file.key.root, path: file.key.path, size: file.size, mtime: file.mtime,
-                                                   reason: error.description)
+                                                   reason: error.reason(for: file.fullPath))
                     change.failures.append(failure)
                     summary.failures.append(failure)
                     summary.failed += 1
@@ -213,6 +213,13 @@ public final class LibraryIndexer {
 extension GlimpseError {
     static func wrap(_ error: any Error) -> GlimpseError {
         error as? GlimpseError ?? .invalidArgument(String(describing: error))
+    }
+
+    /// What went wrong with the file at `path`, without repeating the path (the catalogue
+    /// keeps the path beside the reason).
+    func reason(for path: String) -> String {
+        if case let .invalidFile(failed, reason) = self, failed == path { return reason }
+        return description
     }
 }
 
