@@ -21,6 +21,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         // CSV / TSV dataset manifests, parsed as a stream.
         .package(url: "https://github.com/yaslab/CSV.swift", from: "2.5.2"),
+        // The photo library's catalogue (SQLite with migrations).
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         // Tests only: a local server that answers like the Hugging Face Hub.
         .package(url: "https://github.com/apple/swift-nio", from: "2.65.0"),
     ],
@@ -50,8 +52,20 @@ let package = Package(
         .target(name: "Glimpse", dependencies: [
             "GlimpseCore", "GlimpseText", "GlimpseImage", "GlimpseData", .product(name: "Crypto", package: "swift-crypto"),
         ]),
+        // FAISS (approximate nearest neighbours) through a C interface: Debian's libfaiss-dev
+        // ships only the C++ static library, which needs OpenMP and BLAS/LAPACK at link time.
+        .target(name: "CFaissShim", linkerSettings: [
+            .linkedLibrary("faiss"), .linkedLibrary("gomp"), .linkedLibrary("blas"), .linkedLibrary("lapack"),
+        ]),
+        // Photo library: a catalogue in SQLite (GRDB), embeddings in a memory-mapped file,
+        // incremental indexing, exact search, near-duplicate groups, FAISS approximate search.
+        .target(name: "GlimpseSearch", dependencies: [
+            "Glimpse", .product(name: "GRDB", package: "GRDB.swift"),
+            .product(name: "Crypto", package: "swift-crypto"),
+            .target(name: "CFaissShim", condition: .when(platforms: [.linux])),
+        ]),
         .executableTarget(name: "glimpse", dependencies: [
-            "Glimpse", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "Glimpse", "GlimpseSearch", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // Fuzzing: the entry points (one per parser), the libFuzzer/replay executable, and the
         // test that replays the committed seed corpora and crashers (Tools/fuzz/run.sh fuzzes).
@@ -70,6 +84,7 @@ let package = Package(
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
         ]),
+        .testTarget(name: "GlimpseSearchTests", dependencies: ["GlimpseSearch", "glimpse"]),
         .testTarget(name: "CLITests", dependencies: ["glimpse", .product(name: "Crypto", package: "swift-crypto")]),
     ]
 )

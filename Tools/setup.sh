@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the system libraries Glimpse links against, if they are missing (idempotent).
-#   Debian/Ubuntu: OpenBLAS, libjpeg-turbo (TurboJPEG API), libpng, zlib, libarchive, pkg-config.
+#   Debian/Ubuntu: OpenBLAS, libjpeg-turbo (TurboJPEG API), libpng, zlib, libarchive, SQLite
+#   (photo library catalogues, through GRDB), FAISS (approximate search), pkg-config.
 #   macOS (Homebrew): jpeg-turbo, libpng, libarchive, pkg-config; BLAS comes from Accelerate.
 # Swift 6 must already be installed (https://swift.org/install).
 set -euo pipefail
@@ -10,7 +11,7 @@ if ! command -v swift >/dev/null 2>&1; then
 fi
 case "$(uname -s)" in
   Linux)
-    packages=(libopenblas-dev libturbojpeg0-dev libpng-dev zlib1g-dev libarchive-dev pkg-config)
+    packages=(libopenblas-dev libturbojpeg0-dev libpng-dev zlib1g-dev libarchive-dev libsqlite3-dev libfaiss-dev pkg-config)
     missing=()
     for p in "${packages[@]}"; do
       dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
