@@ -68,10 +68,16 @@ public final class BLIPCaptioner: CheckpointLoadable, Sendable {
 
     private func captions(pixels: Tensor, promptIds: [Int], options: GenerationOptions) throws -> [[Caption]] {
         let sequences = try model.generate(pixels: pixels, promptIds: promptIds, options: options)
-        let special: Set<Int> = [model.config.text.bosTokenId, model.config.text.sepTokenId, model.config.text.padTokenId]
-        return sequences.map { list in
-            list.map { Caption(text: tokenizer.decode($0.ids.filter { !special.contains($0) }), ids: $0.ids, score: $0.score) }
-        }
+        return sequences.map { list in list.map { Caption(text: text(of: $0.ids), ids: $0.ids, score: $0.score) } }
+    }
+}
+
+extension BLIPCaptioner {
+    /// The text of generated ids, special tokens ([DEC], [SEP], [PAD]) left out.
+    public func text<Ids: Sequence<Int>>(of ids: Ids) -> String {
+        let config = model.config.text
+        let special: Set<Int> = [config.bosTokenId, config.sepTokenId, config.padTokenId]
+        return tokenizer.decode(ids.filter { !special.contains($0) })
     }
 }
 
