@@ -5,7 +5,7 @@ import XCTest
 /// CapFilt on the tiny seeded BLIP checkpoints (blip-caption-tiny as captioner, blip-itm-tiny
 /// as filter; both checked against transformers in BLIPParityTests). Its scores must be
 /// those of `BLIPMatcher.match`, its captions those of `BLIPCaptioner.caption` with the same
-/// options and seed, and its records independent of batch size and sharding.
+/// options and seed, and its records independent of batch size, sharding and keys.
 final class CapFiltTests: XCTestCase {
     static let imageNames = ["chelsea.png", "grace_hopper.jpg", "camera.png", "cheetah.jpg", "horse.png", "lion.jpg", "hf-logo_transpng.png"]
     static let webTexts: [String?] = ["a cat lying on a blanket", "a woman in uniform", nil, "a cheetah in the grass",
@@ -95,7 +95,8 @@ final class CapFiltTests: XCTestCase {
             for k in 0 ..< 2 {
                 var options = capFilt.options.generationOptions
                 options.numReturnSequences = 1
-                options.sampling?.seed = CapFiltOptions.captionSeed(seed: 7, key: input.key, index: k)
+                let pair = CapFiltOptions.pairDigest(image: input.image, webText: input.webText)
+                options.sampling?.seed = CapFiltOptions.captionSeed(seed: 7, pair: pair, index: k)
                 let caption = try captioner.caption(images: [input.image], prompt: "a picture of", options: options)[0][0]
                 XCTAssertTrue(caption.text.hasPrefix("a picture of"), caption.text)
                 expected.append(captioner.text(of: caption.ids.dropFirst(promptLength)))
@@ -130,8 +131,11 @@ final class CapFiltTests: XCTestCase {
         Self.assertSame(one, try Self.run(capFilt, inputs, batchSize: 1), "same seed twice")
         Self.assertSame(one, try Self.run(capFilt, inputs, batchSize: 4), "batch 1 vs 4")
         Self.assertSame(one, try Self.run(capFilt, inputs, batchSize: 7), "batch 1 vs 7")
-        // The same image under another key gets other captions; another seed changes them too.
-        XCTAssertNotEqual(one[0].candidates.map(\.text), one[7].candidates.map(\.text))
+        // Captions follow the pair, not the key: the same image and text under another key get
+        // the same captions, the same image without its text others; another seed changes them.
+        XCTAssertEqual(one[0].candidates.map(\.text), one[7].candidates.map(\.text))
+        XCTAssertNotEqual(one[4].candidates.filter { $0.source == .synthetic }.map(\.text),
+                          one[8].candidates.map(\.text))
         let reseeded = try Self.run(Self.capFilt { $0.sampling.seed = 8 }, inputs, batchSize: 4)
         XCTAssertNotEqual(one.map { $0.candidates.map(\.text) }, reseeded.map { $0.candidates.map(\.text) })
     }
@@ -218,9 +222,16 @@ final class CapFiltTests: XCTestCase {
         XCTAssertThrowsError(try Self.capFilt { $0.maxLength = 3 }) // below min length 8
     }
 
-    func testCaptionSeedsDiffer() {
-        let seeds = Set((0 ..< 4).flatMap { k in ["a", "b", "a:1", "a:2"].flatMap { key in
-            [0, 1].map { CapFiltOptions.captionSeed(seed: UInt64($0), key: key, index: k) } } })
+    func testCaptionSeedsAndDigestsDiffer() throws {
+        let seeds = Set((0 ..< 4).flatMap { k in [0, 1, 2, 1 << 40].flatMap { pair in
+            [0, 1].map { CapFiltOptions.captionSeed(seed: UInt64($0), pair: UInt64(pair), index: k) } } })
         XCTAssertEqual(seeds.count, 32)
+        let image = try Self.image("horse.png")
+        var changed = image
+        changed.pixels[changed.pixels.count - 1] ^= 1
+        let digests = Set([CapFiltOptions.pairDigest(image: image, webText: nil), CapFiltOptions.pairDigest(image: image, webText: ""),
+                           CapFiltOptions.pairDigest(image: image, webText: "a horse"), CapFiltOptions.pairDigest(image: changed, webText: nil)])
+        XCTAssertEqual(digests.count, 4)
+        XCTAssertEqual(CapFiltOptions.pairDigest(image: image, webText: "a"), CapFiltOptions.pairDigest(image: try Self.image("horse.png"), webText: "a"))
     }
 }

@@ -12,8 +12,9 @@ import GlimpseImage
 /// `prepare` (no model: decode, preprocess, tokenize the web texts) and `process` (each
 /// vision tower once over the batch, all images × K captions sampled together, all
 /// candidates scored in one ITM and one ITC pass). Each caption draws from its own
-/// generator seeded by (seed, record key, caption index), so results do not depend on the
-/// batch size or on how a dataset is sharded.
+/// generator seeded by (seed, digest of the image–text pair, caption index), so results do
+/// not depend on the batch size, on how a dataset is sharded, or on the record's key (which
+/// differs between a manifest and the same lines streamed through standard input).
 public final class CapFilt: Sendable {
     public let captioner: BLIPCaptioner
     public let filter: BLIPMatcher
@@ -51,21 +52,13 @@ public final class CapFilt: Sendable {
     /// The model-free part of a batch of records (decoding, preprocessing, tokenizing), safe
     /// to run on another thread while `process` runs the previous batch.
     public func prepare(records: [DatasetRecord]) throws -> CapFiltBatch {
-        try prepare(records.map { record in (record.key, record.text, { try Self.decode(record.image) }) })
+        try prepare(records.map { record in (record.key, record.text, { try ImagePrefetcher.decode(record.image) }) })
     }
 
     /// `InputResult`s of a batch as `DatasetFailure`s naming the records.
     public static func failures(_ results: [InputResult<CapFiltResult>], records: [DatasetRecord]) -> [Result<CapFiltResult, DatasetFailure>] {
         zip(records, results).map { record, result in
             result.mapError { DatasetFailure(key: record.key, source: record.source, reason: $0.description) }
-        }
-    }
-
-    /// A record's image decoded as Hugging Face's `load_image` does.
-    public static func decode(_ image: DatasetImage) throws -> RGBImage {
-        switch image {
-        case .file(let path): return try ImageDecoder.decode(contentsOf: URL(fileURLWithPath: path))
-        case .memory(let name, let bytes): return try ImageDecoder.decode(data: bytes, name: name)
         }
     }
 
@@ -85,9 +78,12 @@ public final class CapFilt: Sendable {
         }
         let pending = sources.indices.filter { if case .success = texts[$0] { return true } else { return false } }
         let captionSize = captioner.model.config.vision.imageSize, filterSize = filter.model.config.vision.imageSize
+        var digests = [UInt64](repeating: 0, count: sources.count)
         let decodeAt = { (index: String) throws -> RGBImage in
             guard let i = Int(index), sources.indices.contains(i) else { throw GlimpseError.invalidArgument("no input \(index)") }
-            return try sources[i].image()
+            let image = try sources[i].image()
+            digests[i] = CapFiltOptions.pairDigest(image: image, webText: sources[i].webText)
+            return image
         }
         // The same preprocessing feeds both towers when the two folders agree (BLIP's do);
         // otherwise the batch's images stay decoded for the second preprocessing.
@@ -97,7 +93,7 @@ public final class CapFilt: Sendable {
                                            decode: decodeAt)
             filterPixels = captionPixels.pixels
         } else {
-            let decoded = pending.map { i in attempt { try sources[i].image() } }
+            let decoded = pending.map { i in attempt { try decodeAt(String(i)) } }
             var ready: [RGBImage] = []
             for case .success(let image) in decoded { ready.append(image) }
             var images = ready.makeIterator()
@@ -111,14 +107,14 @@ public final class CapFilt: Sendable {
                 : try PixelBatch(images: ready, preprocessor: filter.preprocessor, size: filterSize).pixels
         }
         var outcomes = texts.map { $0.map { _ in 0 } }
-        var rows: [(key: String, webText: String?, webIds: [Int]?)] = []
+        var rows: [CapFiltBatch.Row] = []
         for (i, image) in zip(pending, captionPixels.inputs) {
             switch image {
             case .failure(let error): outcomes[i] = .failure(error)
             case .success:
                 guard case .success(let ids) = texts[i] else { continue }  // pending inputs' texts all passed
                 outcomes[i] = .success(rows.count)
-                rows.append((sources[i].key, sources[i].webText, ids))
+                rows.append(CapFiltBatch.Row(key: sources[i].key, webText: sources[i].webText, webIds: ids, digest: digests[i]))
             }
         }
         return CapFiltBatch(outcomes: outcomes, rows: rows, captionPixels: captionPixels.pixels, filterPixels: filterPixels)
@@ -131,7 +127,7 @@ public final class CapFilt: Sendable {
     }
 
     private func score(_ batch: CapFiltBatch) throws -> [CapFiltResult] {
-        let synthetic = try captions(pixels: batch.captionPixels, keys: batch.rows.map(\.key))
+        let synthetic = try captions(pixels: batch.captionPixels, digests: batch.rows.map(\.digest))
         var texts: [(text: String, source: CapFiltCandidate.Source, ids: [Int], image: Int)] = []
         for (i, row) in batch.rows.enumerated() {
             if let text = row.webText, let ids = row.webIds { texts.append((text, .web, ids, i)) }
@@ -163,10 +159,10 @@ public final class CapFilt: Sendable {
     }
 
     /// K synthetic captions per image, the prompt removed (as BLIP does before filtering).
-    private func captions(pixels: Tensor, keys: [String]) throws -> [[String]] {
+    private func captions(pixels: Tensor, digests: [UInt64]) throws -> [[String]] {
         let k = options.captionsPerImage
-        guard k > 0 else { return keys.map { _ in [] } }
-        let seeds = keys.map { key in (0 ..< k).map { options.captionSeed(key: key, index: $0) } }
+        guard k > 0 else { return digests.map { _ in [] } }
+        let seeds = digests.map { pair in (0 ..< k).map { options.captionSeed(pair: pair, index: $0) } }
         let sequences = try captioner.model.generate(pixels: pixels, promptIds: promptIds, options: options.generationOptions, seeds: seeds)
         return sequences.map { list in list.map { captioner.text(of: $0.newIds) } }
     }
@@ -177,7 +173,15 @@ public final class CapFilt: Sendable {
 public struct CapFiltBatch: Sendable {
     /// Per input in order: its row among the ready inputs, or why it failed.
     let outcomes: [InputResult<Int>]
-    let rows: [(key: String, webText: String?, webIds: [Int]?)]
+    struct Row: Sendable {
+        let key: String
+        let webText: String?
+        let webIds: [Int]?
+        /// `CapFiltOptions.pairDigest`: what the captions are seeded by.
+        let digest: UInt64
+    }
+
+    let rows: [Row]
     let captionPixels: Tensor
     let filterPixels: Tensor
 

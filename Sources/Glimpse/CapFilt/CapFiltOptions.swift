@@ -1,5 +1,6 @@
 import Foundation
 import GlimpseCore
+import GlimpseImage
 
 /// How CapFilt captions and filters (BLIP §3.3). The defaults are those of BLIP's own
 /// captioner when it bootstraps a dataset (`BLIP_Decoder.generate(sample=True)` in the
@@ -28,7 +29,7 @@ public struct CapFiltOptions: Sendable, Equatable {
     /// checkpoints (converted from it) store no prompt of their own.
     public var prompt: String? = "a picture of"
     /// Nucleus mass, top-k and temperature. `sampling.seed` is the run's seed: each caption
-    /// draws from its own generator seeded by `captionSeed(key:index:)`.
+    /// draws from its own generator seeded by `captionSeed(pair:index:)`.
     public var sampling = GenerationOptions.Sampling(topP: 0.9, topK: 50, temperature: 1, seed: 0)
     public var maxLength = 30
     public var minLength = 10
@@ -71,25 +72,50 @@ public struct CapFiltOptions: Sendable, Equatable {
         return itmLogits.1 > itmLogits.0
     }
 
-    /// The seed of synthetic caption `index` of the record `key`: a function of the run's
-    /// seed, the key and the index only, so a caption is the same whatever batch or shard
-    /// the record is processed in. `BLIPCaptioner` sampling with this seed and one sequence
-    /// gives the same caption.
-    public func captionSeed(key: String, index: Int) -> UInt64 {
-        Self.captionSeed(seed: sampling.seed, key: key, index: index)
+    /// The seed of synthetic caption `index` of the pair whose `CapFiltOptions.pairDigest` is
+    /// `pair`: a function of the run's seed, the pair's content and the index only, so a
+    /// caption is the same whatever batch or shard the record is processed in, and whether it
+    /// came from a manifest, a tar shard or standard input (whose keys differ).
+    /// `BLIPCaptioner` sampling with this seed and one sequence gives the same caption.
+    public func captionSeed(pair: UInt64, index: Int) -> UInt64 {
+        Self.captionSeed(seed: sampling.seed, pair: pair, index: index)
     }
 
-    public static func captionSeed(seed: UInt64, key: String, index: Int) -> UInt64 {
-        var hash: UInt64 = 0xCBF2_9CE4_8422_2325  // FNV-1a over the key's UTF-8 bytes
-        for byte in key.utf8 {
-            hash ^= UInt64(byte)
-            hash &*= 0x0000_0100_0000_01B3
-        }
+    public static func captionSeed(seed: UInt64, pair: UInt64, index: Int) -> UInt64 {
         // SplitMix64's output function scrambles each combination, so neighbouring seeds,
-        // keys or indices give unrelated streams.
+        // pairs or indices give unrelated streams.
         var run = SplitMix64(seed: seed)
-        var record = SplitMix64(seed: run.next() ^ hash)
+        var record = SplitMix64(seed: run.next() ^ pair)
         var caption = SplitMix64(seed: record.next() &+ UInt64(truncatingIfNeeded: index))
         return caption.next()
+    }
+
+    /// A 64-bit digest of an image–text pair: the decoded pixels, their size and the web
+    /// text (none and empty differ). Equal pairs get equal captions.
+    public static func pairDigest(image: RGBImage, webText: String?) -> UInt64 {
+        var hash: UInt64 = 0xCBF2_9CE4_8422_2325
+        func mix(_ word: UInt64) {
+            hash = (hash ^ word) &* 0x9E37_79B9_7F4A_7C15
+            hash ^= hash >> 29
+        }
+        mix(UInt64(image.width))
+        mix(UInt64(image.height))
+        image.pixels.withUnsafeBytes { raw in
+            var offset = 0
+            while offset + 8 <= raw.count {
+                mix(raw.loadUnaligned(fromByteOffset: offset, as: UInt64.self))
+                offset += 8
+            }
+            var tail: UInt64 = 0
+            while offset < raw.count { tail = tail << 8 | UInt64(raw[offset]); offset += 1 }
+            mix(tail)
+        }
+        if let webText {
+            mix(1)
+            for byte in webText.utf8 { mix(UInt64(byte)) }
+        } else {
+            mix(0)
+        }
+        return hash
     }
 }
