@@ -24,6 +24,26 @@ public struct CapFiltJob: BulkJob {
         self.format = format
     }
 
+    /// Adds the folder's tally to its summary.json (as "capfilt", with images/s over the
+    /// job's processing time) and returns it; nil when the job is not complete.
+    @discardableResult
+    public static func completeSummary(folder: String) throws -> (tally: CapFiltTally, seconds: Double)? {
+        guard let tally = try tally(folder: folder) else { return nil }
+        let path = (folder as NSString).appendingPathComponent(BulkFolder.summary)
+        let data = try InputFile.read(path, what: "bulk summary", limit: Limits.configFileBytes)
+        guard var text = String(data: data, encoding: .utf8)?.trimmingCharacters(in: .whitespacesAndNewlines),
+              text.hasSuffix("}"), let object = try JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+            throw GlimpseError.invalidFile(path: path, reason: "is not a JSON object")
+        }
+        let seconds = (object["elapsed_s"] as? NSNumber)?.doubleValue ?? 0
+        if object["capfilt"] == nil {
+            text.removeLast()
+            text += (object.isEmpty ? "" : ",") + "\"capfilt\":" + BulkJSON.object(tally.summaryFields(seconds: seconds)).text + "}"
+            try BulkRunner<CapFiltJob>.writeAtomically(text + "\n", to: path)
+        }
+        return (tally, seconds)
+    }
+
     /// The tally of a whole output folder: its chunks' stats files, with the runner's record
     /// and failure counts from summary.json. Nil when the folder has no summary yet.
     public static func tally(folder: String) throws -> CapFiltTally? {
@@ -105,11 +125,14 @@ public struct CapFiltJob: BulkJob {
          ("kept", .array(result.keptTexts.map { .string($0) })),
          ("candidates", .array(result.candidates.map { candidate in
              .object([("text", .string(candidate.text)), ("source", .string(candidate.source.rawValue)),
-                      ("itm", .double(Double(candidate.itm))), ("itc", .double(Double(candidate.itc))),
+                      ("itm", number(candidate.itm)), ("itc", number(candidate.itc)),
                       ("kept", .bool(candidate.kept))])
          })),
          ("metadata", record.metadata.map { .raw($0) } ?? .null)]
     }
+
+    /// A float in its shortest round-trip form, as `glimpse match` prints it.
+    static func number(_ value: Float) -> BulkJSON { value.isFinite ? .raw("\(value)") : .null }
 
     /// A file's bytes (bounded as any image file), or an archive member's.
     static func bytes(of image: DatasetImage) throws -> [UInt8] {
