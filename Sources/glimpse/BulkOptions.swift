@@ -57,7 +57,8 @@ struct BulkOptions: ParsableArguments {
     /// progress bar and a summary line on standard error. SIGINT / SIGTERM stop it after
     /// committing the work done; it then exits 128 + the signal number.
     func run<Job: BulkJob>(_ job: Job, batchSize: Int, quiet: Bool, requireText: Bool = false) throws {
-        BulkInterrupt.install()
+        // A folder run stops cleanly on SIGINT / SIGTERM; a stream just ends (the driver re-sends it).
+        if !stdout { BulkInterrupt.install() }
         let fields = fields(requireText: requireText)
         let settings = BulkSettings(batchSize: batchSize, chunkSize: chunkSize)
         let dataset = stdin ? Dataset(inputs: []) : try Dataset(paths: inputs, fields: fields)

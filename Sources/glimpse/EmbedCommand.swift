@@ -40,7 +40,7 @@ struct EmbedCommand: ParsableCommand {
     @Option(help: "Bulk: what to embed per record: image, text or both (a record failing either is skipped).")
     var kind: CLIPEmbedJob.Kind = .image
 
-    @Option(help: "Bulk: element type of the .npy files: float32 or float16.")
+    @Option(help: "Bulk: element type of the .npy files: float32 (fp32) or float16 (fp16).")
     var dtype: NPY.DType = .float32
 
     func validate() throws {

@@ -142,6 +142,21 @@ final class BulkRunnerTests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: folder + "/out/out_7.txt"))
     }
 
+    /// Killed while writing the journal's first line, or after marking the job complete but
+    /// before writing summary.json: the next run starts over, or writes the summary.
+    func testTornJournalHeaderAndMissingSummary() throws {
+        let data = try dataset(texts)
+        let folder = root + "/out"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        try "{\"format\":\"glimpse-bulk-jou".write(toFile: folder + "/journal.jsonl", atomically: true, encoding: .utf8)
+        let runner = try BulkRunner(job: UppercaseJob(), dataset: data, settings: BulkSettings(chunkSize: 4))
+        XCTAssertEqual(try runner.run(into: folder).outputs, 9)
+        try FileManager.default.removeItem(atPath: folder + "/summary.json")
+        XCTAssertEqual(try runner.run(into: folder).outputs, 9)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: folder + "/summary.json"))
+        XCTAssertEqual(try outputs(folder).lines, expectedLines(root + "/data/m.jsonl"))
+    }
+
     func testDifferentJobOrShardIsRefused() throws {
         let data = try dataset(texts)
         XCTAssertThrowsError(try BulkRunner(job: UppercaseJob(crashAt: "d"), dataset: data, settings: BulkSettings(chunkSize: 2)).run(into: root + "/out"))

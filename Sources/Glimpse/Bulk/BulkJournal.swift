@@ -52,16 +52,15 @@ struct BulkJournal {
         let fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw BulkFile.failure(path, "cannot be opened") }
         self.fd = fd
-        if !exists || Self.size(fd) == 0 {
-            let header = BulkJSON.object([("format", .string(Self.format)), ("version", .int(1)),
-                                          ("fingerprint", .string(fingerprint)), ("job", .string(job))])
-            try append(header)
-            return
-        }
-        try load(fingerprint: fingerprint, job: job, folder: folder)
+        if exists, Self.size(fd) > 0, try load(fingerprint: fingerprint, job: job, folder: folder) { return }
+        // A new journal, or one whose first line never made it to disk whole: start it.
+        guard ftruncate(fd, 0) == 0 else { throw BulkFile.failure(path, "cannot be started") }
+        try append(.object([("format", .string(Self.format)), ("version", .int(1)),
+                            ("fingerprint", .string(fingerprint)), ("job", .string(job))]))
     }
 
-    private mutating func load(fingerprint: String, job: String, folder: String) throws {
+    /// Reads the committed chunks; false when not even the first line is complete.
+    private mutating func load(fingerprint: String, job: String, folder: String) throws -> Bool {
         let data = try InputFile.read(path, what: "bulk journal", limit: Limits.bulkJournalBytes)
         var good = 0  // bytes of complete, valid lines
         var lineNumber = 0
@@ -95,10 +94,14 @@ struct BulkJournal {
             }
             good = end
         }
-        guard lineNumber > 0 else { throw GlimpseError.invalidFile(path: path, reason: "has no complete first line") }
+        guard good > 0 else {
+            guard !data.contains(0x0A) else { throw GlimpseError.invalidFile(path: path, reason: "is not a Glimpse bulk journal") }
+            return false
+        }
         if good < data.count {
             guard ftruncate(fd, off_t(good)) == 0, fsync(fd) == 0 else { throw BulkFile.failure(path, "cannot be repaired") }
         }
+        return true
     }
 
     private static func entry(_ o: [String: Any]) -> Entry? {

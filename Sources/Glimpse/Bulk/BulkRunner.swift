@@ -97,7 +97,12 @@ public final class BulkRunner<Job: BulkJob> {
         var journal = try BulkJournal(folder: folder, fingerprint: fingerprint, job: description)
         defer { journal.close() }
         let resumedEntry = journal.last
-        if journal.complete { return summary(resumedEntry, resumed: resumedEntry.recordsIn) }
+        if journal.complete {
+            // Done before; (re)write the summary in case the process died just before it did.
+            let result = summary(resumedEntry, resumed: resumedEntry.recordsIn)
+            try Self.writeAtomically(result.json.text + "\n", to: (folder as NSString).appendingPathComponent(BulkFolder.summary))
+            return result
+        }
 
         let staging = BulkStaging(folder: folder)
         try staging.reset()
