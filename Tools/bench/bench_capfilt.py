@@ -96,7 +96,7 @@ def main():
               f"| Glimpse pairs/s | Python reference pairs/s | ratio | wall s (load included): Glimpse / reference |")
         print("|---|---|---|---|---|")
         for k, g, ref, wg, wr in rows:
-            print(f"| K = {k} synthetic captions per image | {g:.2f} | {ref:.2f} | {g / ref:.2f}× | {wg:.1f} / {wr:.1f} |")
+            print(f"| K = {k} synthetic captions per image | {g:.3f} | {ref:.3f} | {g / ref:.2f}× | {wg:.1f} / {wr:.1f} |")
         print(f"\nlargest |difference| of the web texts' scores between the two sides: ITM {worst[0]:.1e}, ITC {worst[1]:.1e}")
     finally:
         shutil.rmtree(work, ignore_errors=True)
