@@ -21,6 +21,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         // CSV / TSV dataset manifests, parsed as a stream.
         .package(url: "https://github.com/yaslab/CSV.swift", from: "2.5.2"),
+        // `glimpse serve`: the HTTP server.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         // Tests only: a local server that answers like the Hugging Face Hub.
         .package(url: "https://github.com/apple/swift-nio", from: "2.65.0"),
     ],
@@ -50,8 +52,12 @@ let package = Package(
         .target(name: "Glimpse", dependencies: [
             "GlimpseCore", "GlimpseText", "GlimpseImage", "GlimpseData", .product(name: "Crypto", package: "swift-crypto"),
         ]),
+        // The HTTP API and web page over the models (Hummingbird).
+        .target(name: "GlimpseServer", dependencies: [
+            "Glimpse", .product(name: "Hummingbird", package: "hummingbird"),
+        ]),
         .executableTarget(name: "glimpse", dependencies: [
-            "Glimpse", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "Glimpse", "GlimpseServer", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // Fuzzing: the entry points (one per parser), the libFuzzer/replay executable, and the
         // test that replays the committed seed corpora and crashers (Tools/fuzz/run.sh fuzzes).
@@ -63,6 +69,9 @@ let package = Package(
         .testTarget(name: "GlimpseImageTests", dependencies: ["GlimpseImage"]),
         .testTarget(name: "GlimpseDataTests", dependencies: ["GlimpseData", "CArchive"]),
         .testTarget(name: "GlimpseTests", dependencies: ["Glimpse"]),
+        .testTarget(name: "GlimpseServerTests", dependencies: [
+            "GlimpseServer", .product(name: "HummingbirdTesting", package: "hummingbird"),
+        ]),
         .testTarget(name: "HubTests", dependencies: [
             "Glimpse",
             .product(name: "Crypto", package: "swift-crypto"),
