@@ -21,6 +21,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         // CSV / TSV dataset manifests, parsed as a stream.
         .package(url: "https://github.com/yaslab/CSV.swift", from: "2.5.2"),
+        // The photo library's catalogue (SQLite with migrations).
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         // `glimpse serve`: the HTTP server.
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         // Tests only: a local server that answers like the Hugging Face Hub.
@@ -52,12 +54,18 @@ let package = Package(
         .target(name: "Glimpse", dependencies: [
             "GlimpseCore", "GlimpseText", "GlimpseImage", "GlimpseData", .product(name: "Crypto", package: "swift-crypto"),
         ]),
-        // The HTTP API and web page over the models (Hummingbird).
+        // Photo library: a catalogue in SQLite (GRDB), embeddings in a memory-mapped file,
+        // incremental indexing, exact search and near-duplicate groups.
+        .target(name: "GlimpseSearch", dependencies: [
+            "Glimpse", .product(name: "GRDB", package: "GRDB.swift"),
+            .product(name: "Crypto", package: "swift-crypto"),
+        ]),
+        // The HTTP API and web page over the models and a photo library (Hummingbird).
         .target(name: "GlimpseServer", dependencies: [
-            "Glimpse", .product(name: "Hummingbird", package: "hummingbird"),
+            "Glimpse", "GlimpseSearch", .product(name: "Hummingbird", package: "hummingbird"),
         ]),
         .executableTarget(name: "glimpse", dependencies: [
-            "Glimpse", "GlimpseServer", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "Glimpse", "GlimpseSearch", "GlimpseServer", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // Fuzzing: the entry points (one per parser), the libFuzzer/replay executable, and the
         // test that replays the committed seed corpora and crashers (Tools/fuzz/run.sh fuzzes).
@@ -79,6 +87,7 @@ let package = Package(
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
         ]),
+        .testTarget(name: "GlimpseSearchTests", dependencies: ["GlimpseSearch", "glimpse"]),
         .testTarget(name: "CLITests", dependencies: ["glimpse", .product(name: "Crypto", package: "swift-crypto")]),
     ]
 )

@@ -41,6 +41,10 @@ public enum Limits {
     /// any single weight or activation of a real model); larger shapes are refused, not allocated.
     public static let tensorElements = 1 << 34
 
+    /// Files one photo library may catalogue (rows of its embeddings file): far above any
+    /// personal collection; a catalogue claiming more is refused before anything is mapped.
+    public static let libraryFiles = 1 << 28
+
     // Model configurations.
     /// Any width, length or count in a model config (hidden size, layers, vocabulary, image
     /// size): the largest real models are two orders of magnitude below.
@@ -63,6 +67,8 @@ public enum Limits {
     public static let datasetShards = 1 << 20
     /// Worker threads (`--threads`, `GLIMPSE_NUM_THREADS`): the kernel pool's own maximum.
     public static let threads = 256
+    /// Results one library search returns (`--top`).
+    public static let searchResults = 1 << 20
     /// Timed repetitions of one benchmark measurement (`--repeats`).
     public static let repeats = 100_000
 }

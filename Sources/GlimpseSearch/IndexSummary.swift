@@ -1,0 +1,42 @@
+/// What an indexing run did, file by file counted once.
+public struct IndexSummary: Sendable, Equatable {
+    /// Photo files found in the walked folders.
+    public var photos = 0
+    /// Other regular files, skipped.
+    public var otherFiles = 0
+    /// Catalogued before, same size and modification time: nothing to do.
+    public var unchanged = 0
+    /// Embedded by the model in this run.
+    public var embedded = 0
+    /// Found at a new place with the content of a catalogued file that is gone from its old
+    /// place: the row moves, the embedding stays.
+    public var moved = 0
+    /// New files with the content of a catalogued file still in place: its embedding is copied.
+    public var copied = 0
+    /// Same content, new size or modification time (touched, rewritten identically).
+    public var touched = 0
+    /// Catalogued files gone from the walked folders, removed from the catalogue.
+    public var removed = 0
+    /// Files that failed in this run (recorded with the reason).
+    public var failed = 0
+    /// Unchanged files that failed in an earlier run, not retried.
+    public var failedBefore = 0
+    /// Catalogue rows whose embedding was missing from a truncated embeddings file, dropped
+    /// so that their files are embedded again.
+    public var repaired = 0
+    /// The failures of this run, and folders that could not be walked.
+    public var failures: [CatalogueFailure] = []
+
+    public init() {}
+}
+
+/// How far the embedding part of a run is.
+public struct IndexProgress: Sendable {
+    public var done: Int
+    public var total: Int
+    public var seconds: Double
+    /// Files per second so far.
+    public var rate: Double { seconds > 0 ? Double(done) / seconds : 0 }
+    /// Seconds left at the rate so far.
+    public var remaining: Double? { done > 0 && rate > 0 ? Double(total - done) / rate : nil }
+}

@@ -1,0 +1,84 @@
+import Crypto
+import Foundation
+import Glimpse
+
+/// The model a library's embeddings come from. Embeddings of two models live in different
+/// spaces, so a library built with one refuses another: `fingerprint` decides, `id` and
+/// `revision` are what the user typed and what the Hub resolved it to, for messages and for
+/// finding the model again when `search` is given no `--model`.
+public struct LibraryModel: Equatable, Sendable, Codable {
+    /// What `--model` said: a folder path (made absolute) or a Hub id `ORG/NAME`.
+    public var id: String
+    /// The Hub commit of the snapshot, or nil for a local folder.
+    public var revision: String?
+    /// SHA-256 over the model's configuration and weights files (their names and sizes and
+    /// their first and last MiB), so a copied or moved folder, or a Hub snapshot and a
+    /// download of it, count as the same model, and a re-trained one of the same shape does not.
+    public var fingerprint: String
+    /// Width of the embeddings.
+    public var dimension: Int
+
+    public init(id: String, revision: String?, fingerprint: String, dimension: Int) {
+        self.id = id
+        self.revision = revision
+        self.fingerprint = fingerprint
+        self.dimension = dimension
+    }
+
+    /// The identity of `clip`, loaded from `spec` (what the user typed after `--model`).
+    public init(spec: String, clip: CLIP) throws {
+        let folder = clip.checkpoint.folder.standardizedFileURL.path
+        if let hub = ModelLocator.hubModel(spec) {
+            id = hub.repo
+            // Hub snapshots live in .../snapshots/COMMIT/.
+            revision = (folder as NSString).lastPathComponent
+        } else {
+            id = URL(fileURLWithPath: spec).standardizedFileURL.path
+            revision = nil
+        }
+        fingerprint = try Self.fingerprint(folder: folder)
+        dimension = clip.model.embeddingDim
+    }
+
+    /// How `search` finds the model again: the Hub id at its revision, or the folder.
+    public var locator: String {
+        if let revision { return "\(id)@\(revision)" }
+        return id
+    }
+
+    /// Bytes read from each end of each weights file for the fingerprint.
+    static let fingerprintEdgeBytes = 1 << 20
+
+    /// The fingerprint of the model files in `folder` (JSON configs and weights), sorted by name.
+    public static func fingerprint(folder: String) throws -> String {
+        let names = try FileManager.default.contentsOfDirectory(atPath: folder).filter {
+            $0.hasSuffix(".json") || $0.hasSuffix(".safetensors") || $0.hasSuffix(".bin") || $0.hasSuffix(".pt") || $0.hasSuffix(".pth")
+        }.sorted()
+        var hash = SHA256()
+        for name in names {
+            let path = (folder as NSString).appendingPathComponent(name)
+            guard InputFile.kind(of: path) == .regular, let handle = FileHandle(forReadingAtPath: path) else { continue }
+            defer { try? handle.close() }
+            let size = try handle.seekToEnd()
+            hash.update(data: Data("\(name)\u{0}\(size)\u{0}".utf8))
+            try handle.seek(toOffset: 0)
+            hash.update(data: try handle.read(upToCount: fingerprintEdgeBytes) ?? Data())
+            if size > UInt64(fingerprintEdgeBytes) {
+                try handle.seek(toOffset: size - UInt64(fingerprintEdgeBytes))
+                hash.update(data: try handle.read(upToCount: fingerprintEdgeBytes) ?? Data())
+            }
+        }
+        return hash.finalize().map { String(format: "%02x", $0) }.joined()
+    }
+
+    /// Throws unless `other` is this model (same fingerprint and dimension).
+    public func requireSame(_ other: LibraryModel, library: String) throws {
+        guard other.fingerprint != fingerprint || other.dimension != dimension else { return }
+        throw GlimpseError.invalidArgument(
+            "the library \(library) was built with the model \(describe) (\(dimension)-dimensional embeddings); "
+            + "\(other.describe) (\(other.dimension)-dimensional) is a different model, and embeddings of two models cannot be compared. "
+            + "Use \(locator), or index into a new library")
+    }
+
+    var describe: String { revision.map { "\(id) at revision \($0)" } ?? id }
+}
