@@ -21,7 +21,7 @@ enum SearchRoutes {
         }
         api.get("similar/:id") { request, context in
             let id = try identifier(context)
-            var query = try query(request, models: models, image: nil, needsTerm: false)
+            var query = try await query(request, models: models, image: nil, needsTerm: false)
             query.terms = [(.file(id), 1)]
             return try await reply(library.search(query))
         }

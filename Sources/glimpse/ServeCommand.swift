@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Glimpse
+import GlimpseSearch
 import GlimpseServer
 
 struct ServeCommand: ParsableCommand {
@@ -10,7 +11,10 @@ struct ServeCommand: ParsableCommand {
         discussion: "Images are uploaded as the raw request body: curl --data-binary @photo.jpg 'http://127.0.0.1:8080/api/caption'. Concurrent requests share forward passes; when --queue requests already wait for a model, new ones get 503 with Retry-After. Listens on loopback unless --host says otherwise, which needs --token (or GLIMPSE_SERVE_TOKEN): then /api requests need 'Authorization: Bearer TOKEN', and the page is opened as http://HOST:PORT/#token=TOKEN. Stop with Ctrl-C (SIGINT) or SIGTERM."
     )
 
-    @Option(name: .shortAndLong, help: "CLIP model (folder or Hub id): embeddings and zero-shot classification.")
+    @Option(help: "Photo library to search (a folder made by glimpse index); needs the library's CLIP model as --model.")
+    var db: String?
+
+    @Option(name: .shortAndLong, help: "CLIP model (folder or Hub id): embeddings, zero-shot classification, and the queries of --db.")
     var model: String?
 
     @Option(help: "BLIP captioning model (folder or Hub id).")
@@ -44,6 +48,7 @@ struct ServeCommand: ParsableCommand {
         guard model != nil || captionModel != nil || detectModel != nil else {
             throw ValidationError("nothing to serve: give --model (CLIP), --caption-model (BLIP) and/or --detect-model (OWL-ViT)")
         }
+        if db != nil && model == nil { throw ValidationError("--db needs --model: the CLIP model the library was indexed with embeds the queries") }
         try Check.range(threads, "--threads", 1 ... Limits.threads)
         do { try serverConfiguration().validate() } catch { throw ValidationError("\(error)") }
     }
@@ -66,9 +71,17 @@ struct ServeCommand: ParsableCommand {
         let captioner = try captionModel.map { names["caption"] = $0; return try BLIPCaptioner(model: $0) }
         let detector = try detectModel.map { names["detect"] = $0; return try OwlViT(model: $0) }
         let configuration = serverConfiguration()
+        var library: LibraryService?
+        if let db, let clip, let model {
+            let photos = try PhotoLibrary(folder: db)
+            // Queries must be embedded by the model that embedded the photos.
+            try photos.model().requireSame(try LibraryModel(spec: model, clip: clip), library: db)
+            library = try LibraryService(library: photos, batchSize: configuration.batchSize, capacity: configuration.queueCapacity)
+        }
         let service = ModelService(clip: clip, captioner: captioner, detector: detector, names: names,
                                    batchSize: configuration.batchSize, capacity: configuration.queueCapacity)
-        let app = GlimpseServer.application(router: GlimpseServer.router(service: service, configuration: configuration),
+        let router = GlimpseServer.router(service: service, library: library, configuration: configuration)
+        let app = GlimpseServer.application(router: router,
                                             configuration: configuration) { port in
             FileHandle.standardError.write(Data("glimpse: serving on http://\(configuration.host):\(port)/\n".utf8))
         }
@@ -80,6 +93,7 @@ struct ServeCommand: ParsableCommand {
         }
         done.wait()
         service.stop()
+        library?.stop()
         if let error = failure.get() { throw error }
     }
 }

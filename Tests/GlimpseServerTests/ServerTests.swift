@@ -162,13 +162,16 @@ final class ServerTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(outcomes.filter { $0 }.count, 1)
         queue.stop()
         // Through the server: the refusal is a 503 with Retry-After.
-        let response = try await ErrorMiddleware<BasicRequestContext>().handle(
-            Request(head: .init(method: .get, scheme: "http", authority: "x", path: "/api/x"), body: .init(buffer: ByteBuffer())),
-            context: BasicRequestContext(source: .init(logger: .init(label: "test")))) { _, _ in
-            throw BatchQueueFull(queue: "slow", capacity: 1)
+        let router = Router()
+        router.add(middleware: ErrorMiddleware())
+        router.get("busy") { _, _ -> Response in throw BatchQueueFull(queue: "slow", capacity: 1) }
+        try await Application(router: router).test(.router) { client in
+            try await client.execute(uri: "/busy", method: .get) { response in
+                XCTAssertEqual(response.status, .serviceUnavailable)
+                XCTAssertEqual(response.headers[.retryAfter], "1")
+                XCTAssertTrue((try Self.json(response)["error"] as? String ?? "").contains("busy"))
+            }
         }
-        XCTAssertEqual(response.status, .serviceUnavailable)
-        XCTAssertEqual(response.headers[.retryAfter], "1")
     }
 
     func testBearerTokenGuardsTheAPIButNotThePage() async throws {
