@@ -54,11 +54,17 @@ let package = Package(
         .target(name: "Glimpse", dependencies: [
             "GlimpseCore", "GlimpseText", "GlimpseImage", "GlimpseData", .product(name: "Crypto", package: "swift-crypto"),
         ]),
+        // FAISS (approximate nearest neighbours) through a C interface: Debian's libfaiss-dev
+        // ships only the C++ static library, which needs OpenMP and BLAS/LAPACK at link time.
+        .target(name: "CFaissShim", linkerSettings: [
+            .linkedLibrary("faiss"), .linkedLibrary("gomp"), .linkedLibrary("blas"), .linkedLibrary("lapack"),
+        ]),
         // Photo library: a catalogue in SQLite (GRDB), embeddings in a memory-mapped file,
-        // incremental indexing, exact search and near-duplicate groups.
+        // incremental indexing, exact search, near-duplicate groups, FAISS approximate search.
         .target(name: "GlimpseSearch", dependencies: [
             "Glimpse", .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "Crypto", package: "swift-crypto"),
+            .target(name: "CFaissShim", condition: .when(platforms: [.linux])),
         ]),
         // The HTTP API and web page over the models and a photo library (Hummingbird).
         .target(name: "GlimpseServer", dependencies: [

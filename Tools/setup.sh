@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Installs the system libraries Glimpse links against, if they are missing (idempotent).
-#   Debian/Ubuntu: OpenBLAS, libjpeg-turbo (TurboJPEG API), libpng, zlib, libarchive, pkg-config.
+#   Debian/Ubuntu: OpenBLAS, libjpeg-turbo (TurboJPEG API), libpng, zlib, libarchive, SQLite
+#   (photo library catalogues, through GRDB), FAISS (approximate search), pkg-config.
 #   macOS (Homebrew): jpeg-turbo, libpng, libarchive, pkg-config; BLAS comes from Accelerate.
 # Swift 6 must already be installed (https://swift.org/install).
+#   Tools/setup.sh --test-tools  also installs what CI's end-to-end checks use: Chromium (the
+#   web page test), wrk (the server's load test), and Java if missing (the Spark test).
 set -euo pipefail
 if ! command -v swift >/dev/null 2>&1; then
   echo "setup: swift not found; install Swift 6 from https://swift.org/install" >&2
@@ -10,7 +13,14 @@ if ! command -v swift >/dev/null 2>&1; then
 fi
 case "$(uname -s)" in
   Linux)
-    packages=(libopenblas-dev libturbojpeg0-dev libpng-dev zlib1g-dev libarchive-dev pkg-config)
+    packages=(libopenblas-dev libturbojpeg0-dev libpng-dev zlib1g-dev libarchive-dev libsqlite3-dev libfaiss-dev pkg-config)
+    # --test-tools: what the end-to-end checks beyond `swift test` use (CI runs them): a
+    # headless browser for the web page, wrk for the server's load test, Java for Spark.
+    if [ "${1:-}" = "--test-tools" ]; then
+      packages+=(chromium wrk)
+      command -v java >/dev/null 2>&1 || packages+=(default-jre-headless)
+      python3 -m venv --help >/dev/null 2>&1 || packages+=(python3-venv)
+    fi
     missing=()
     for p in "${packages[@]}"; do
       dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -65,10 +65,16 @@ public enum Limits {
     public static let queries = 4096
     /// Parts a dataset may be split into (`--shard i/N`).
     public static let datasetShards = 1 << 20
+    /// Records in one committed chunk of a bulk job's output (`--chunk-size`).
+    public static let bulkChunkRecords = 1 << 24
+    /// A bulk output folder's progress journal (one short line per committed chunk).
+    public static let bulkJournalBytes = 256 << 20
     /// Worker threads (`--threads`, `GLIMPSE_NUM_THREADS`): the kernel pool's own maximum.
     public static let threads = 256
     /// Results one library search returns (`--top`).
     public static let searchResults = 1 << 20
     /// Timed repetitions of one benchmark measurement (`--repeats`).
     public static let repeats = 100_000
+    /// Samples one synthetic training set writes.
+    public static let syntheticSamples = 10_000_000
 }

@@ -70,6 +70,9 @@ public func attention(
                           c: o + qRows.lowerBound * dim + column, ldc: dim)
             }
         }
+        GradientTape.current?.recordAttention(query: query, key: key, value: value, heads: heads,
+                                              querySequences: querySequences, keySequences: keyRanges,
+                                              causal: causal, alpha: alpha, output: output)
         return output
     }
 }

@@ -122,6 +122,7 @@ public func linear(_ x: Tensor, weight: Tensor, bias: Tensor?) -> Tensor {
         BLAS.gemm(transB: true, m: rows, n: outFeatures, k: inFeatures,
                   a: x.data, lda: inFeatures, b: weight.data, ldb: inFeatures,
                   beta: bias == nil ? 0 : 1, c: y.data, ldc: outFeatures)
+        GradientTape.current?.recordLinear(x: x, weight: weight, bias: bias, output: y)
         return y
     }
 }
@@ -134,6 +135,7 @@ public func matmulTransposed(_ a: Tensor, _ b: Tensor) -> Tensor {
         let m = a.count / k, n = b.count / k
         let c = Tensor(uninitialized: [m, n])
         BLAS.gemm(transB: true, m: m, n: n, k: k, a: a.data, lda: k, b: b.data, ldb: k, c: c.data, ldc: n)
+        GradientTape.current?.recordMatmul(a, b, transposeA: false, transposeB: true, m: m, n: n, k: k, output: c)
         return c
     }
 }

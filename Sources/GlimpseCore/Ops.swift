@@ -25,6 +25,9 @@ public enum Activation: String, Sendable, CaseIterable {
 
 /// Applies `activation` elementwise, in place.
 package func activateInPlace(_ x: Tensor, _ activation: Activation) {
+    let tape = GradientTape.current, rx = tape?.ref(x)
+    let input = rx == nil ? nil : x.copy()
+    defer { if let tape, let input { tape.recordActivation(x, old: rx, input: input, activation) } }
     Profiler.measure(.activation) {
         x.withUnsafeMutableBufferPointer { buffer in
             let p = buffer.baseAddress!
@@ -47,12 +50,15 @@ public func layerNorm(_ x: Tensor, weight: Tensor, bias: Tensor, eps: Float) -> 
         let dim = x.shape[x.rank - 1]
         let y = Tensor(zeros: x.shape)
         gl_layer_norm(x.data, y.data, x.count / dim, dim, weight.data, bias.data, eps)
+        GradientTape.current?.recordLayerNorm(x: x, weight: weight, bias: bias, eps: eps, output: y)
         return y
     }
 }
 
 /// Softmax over the last dimension, in place.
 package func softmaxInPlace(_ x: Tensor) {
+    precondition(GradientTape.current.map { tape in tape.ref(x) == nil } ?? true,
+                 "softmaxInPlace is not differentiable; under a gradient tape use the out-of-place op")
     Profiler.measure(.normalization) {
         let cols = x.shape[x.rank - 1]
         x.withUnsafeMutableBufferPointer { gl_softmax_rows($0.baseAddress!, $0.count / cols, cols) }
@@ -63,11 +69,14 @@ package func softmaxInPlace(_ x: Tensor) {
 public func softmax(_ x: Tensor) -> Tensor {
     let y = x.copy()
     softmaxInPlace(y)
+    GradientTape.current?.recordSoftmax(x: x, output: y)
     return y
 }
 
 /// Divides each row (last dimension) by its L2 norm, in place.
 package func l2NormalizeInPlace(_ x: Tensor, eps: Float = 1e-12) {
+    precondition(GradientTape.current.map { tape in tape.ref(x) == nil } ?? true,
+                 "l2NormalizeInPlace is not differentiable; under a gradient tape use the out-of-place op")
     Profiler.measure(.normalization) {
         let cols = x.shape[x.rank - 1]
         x.withUnsafeMutableBufferPointer { gl_l2_normalize_rows($0.baseAddress!, $0.count / cols, cols, eps) }
@@ -79,11 +88,14 @@ package func l2NormalizeInPlace(_ x: Tensor, eps: Float = 1e-12) {
 public func l2Normalized(_ x: Tensor, eps: Float = 1e-12) -> Tensor {
     let y = x.copy()
     l2NormalizeInPlace(y, eps: eps)
+    GradientTape.current?.recordL2Normalization(x: x, eps: eps, output: y)
     return y
 }
 
 /// y += x, elementwise (residual connections).
 package func addInPlace(_ y: Tensor, _ x: Tensor) {
+    let tape = GradientTape.current, ry = tape?.ref(y), rx = tape?.ref(x)
+    defer { tape?.recordAddInPlace(y, old: ry, rx) }
     Profiler.measure(.elementwise) {
         precondition(y.count == x.count, "add: \(y.shape) vs \(x.shape)")
         y.withUnsafeMutableBufferPointer { gl_add($0.baseAddress!, x.data, $0.count) }
@@ -92,6 +104,8 @@ package func addInPlace(_ y: Tensor, _ x: Tensor) {
 
 /// y *= x, elementwise.
 package func multiplyInPlace(_ y: Tensor, _ x: Tensor) {
+    precondition(GradientTape.current.map { tape in tape.ref(y) == nil && tape.ref(x) == nil } ?? true,
+                 "multiplyInPlace is not differentiable; under a gradient tape use the out-of-place op")
     Profiler.measure(.elementwise) {
         precondition(y.count == x.count, "multiply: \(y.shape) vs \(x.shape)")
         y.withUnsafeMutableBufferPointer { out in
@@ -104,6 +118,8 @@ package func multiplyInPlace(_ y: Tensor, _ x: Tensor) {
 
 /// x *= factor, elementwise.
 package func scaleInPlace(_ x: Tensor, _ factor: Float) {
+    let tape = GradientTape.current, rx = tape?.ref(x)
+    defer { tape?.recordScaleInPlace(x, old: rx, factor: factor) }
     Profiler.measure(.elementwise) {
         x.withUnsafeMutableBufferPointer { gl_scale($0.baseAddress!, $0.count, factor) }
     }

@@ -24,6 +24,26 @@ public func extractPatches(_ images: Tensor, patch p: Int) -> Tensor {
                 }
             }
         }
+        if let tape = GradientTape.current, let ri = tape.ref(images) {
+            tape.record(output: out) { [unowned tape] g in
+                // The same walk as above, adding each patch row back onto the image.
+                let dImages = tape.gradient(ri)
+                for task in 0 ..< batch * gh {
+                    let b = task / gh, py = task % gh
+                    for px in 0..<gw {
+                        var row = g + ((b * gh + py) * gw + px) * rowLength
+                        for c in 0..<channels {
+                            let plane = dImages + (b * channels + c) * height * width
+                            for y in 0..<p {
+                                let target = plane + (py * p + y) * width + px * p
+                                for x in 0..<p { target[x] += row[x] }
+                                row += p
+                            }
+                        }
+                    }
+                }
+            }
+        }
         return out
     }
 }

@@ -143,15 +143,19 @@ public final class Tensor: @unchecked Sendable {
     /// The same storage seen with another shape of equal element count.
     public func reshaped(_ newShape: [Int]) -> Tensor {
         precondition(newShape.reduce(1, *) == count, "cannot reshape \(shape) to \(newShape)")
-        return Tensor(shape: newShape, view: data, of: self, readOnly: isReadOnly)
+        let view = Tensor(shape: newShape, view: data, of: self, readOnly: isReadOnly)
+        GradientTape.current?.recordView(of: self, view: view, offset: 0)
+        return view
     }
 
     /// Rows `range` of a tensor seen as [shape[0], rest...], sharing storage.
     public func rows(_ range: Range<Int>) -> Tensor {
         precondition(rank > 0 && range.lowerBound >= 0 && range.upperBound <= shape[0],
                      "rows \(range) of a tensor of shape \(shape)")
-        return Tensor(shape: [range.count] + shape.dropFirst(), view: data + range.lowerBound * rowSize, of: self,
-                      readOnly: isReadOnly)
+        let view = Tensor(shape: [range.count] + shape.dropFirst(), view: data + range.lowerBound * rowSize, of: self,
+                          readOnly: isReadOnly)
+        GradientTape.current?.recordView(of: self, view: view, offset: range.lowerBound * rowSize)
+        return view
     }
 
     /// A new tensor whose row i is a copy of row `indices[i]` (an index may repeat): an
@@ -164,6 +168,7 @@ public final class Tensor: @unchecked Sendable {
             precondition(index >= 0 && index < shape[0], "row \(index) of a tensor of shape \(shape)")
             (out.data + i * rowSize).update(from: data + index * rowSize, count: rowSize)
         }
+        GradientTape.current?.recordGather(source: self, indices: indices, output: out)
         return out
     }
 
@@ -185,6 +190,7 @@ public final class Tensor: @unchecked Sendable {
             out.replaceRows(startingAt: row, with: part)
             row += part.shape[0]
         }
+        GradientTape.current?.recordConcatenation(parts, output: out)
         return out
     }
 

@@ -23,6 +23,20 @@ public final class JSONLinesReader: IteratorProtocol, Sequence {
         }
     }
 
+    /// JSON Lines read from an open descriptor as they come (standard input for streaming
+    /// workers: `--stdin`), named `name` in keys (`NAME:LINE`); relative image paths are
+    /// relative to the current folder.
+    public init(fileDescriptor: Int32, name: String = "stdin", fields: DatasetFields = DatasetFields()) {
+        self.path = name
+        self.fields = fields
+        self.folder = "."
+        do {
+            lines = try LineReader(fileDescriptor: fileDescriptor, limit: Limits.manifestLineBytes)
+        } catch {
+            openFailure = DatasetFailure(key: name, source: name, reason: "\(error)")
+        }
+    }
+
     public func next() -> DatasetItem? {
         if let failure = openFailure {
             openFailure = nil

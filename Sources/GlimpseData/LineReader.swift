@@ -41,6 +41,17 @@ final class LineReader {
         self.limit = limit
     }
 
+    /// Reads an already open descriptor (standard input in streaming mode: a pipe is fine
+    /// here, it is read as it comes); the reader closes its own duplicate of it.
+    init(fileDescriptor: Int32, limit: Int) throws {
+        let fd = dup(fileDescriptor)
+        guard fd >= 0 else {
+            throw GlimpseError.invalidArgument("file descriptor \(fileDescriptor) cannot be read (\(String(cString: strerror(errno))))")
+        }
+        self.fd = fd
+        self.limit = limit
+    }
+
     deinit { close(fd) }
 
     /// The next line without its `\n` (and `\r`), or `nil` at the end of the file.

@@ -58,7 +58,7 @@ struct IndexPlan {
                 hashes[file.key] = try Self.sha256(file.fullPath)
             } catch {
                 let failure = CatalogueFailure(root: file.key.root, path: file.key.path, size: file.size, mtime: file.mtime,
-                                               reason: GlimpseError.wrap(error).description)
+                                               reason: GlimpseError.wrap(error).reason(for: file.fullPath))
                 change.failures.append(failure)
                 summary.failures.append(failure)
                 summary.failed += 1

@@ -1,5 +1,5 @@
 /// What an indexing run did, file by file counted once.
-public struct IndexSummary: Sendable, Equatable {
+public struct IndexSummary: Sendable {
     /// Photo files found in the walked folders.
     public var photos = 0
     /// Other regular files, skipped.
@@ -24,8 +24,11 @@ public struct IndexSummary: Sendable, Equatable {
     /// Catalogue rows whose embedding was missing from a truncated embeddings file, dropped
     /// so that their files are embedded again.
     public var repaired = 0
-    /// The failures of this run, and folders that could not be walked.
+    /// The failures of this run.
     public var failures: [CatalogueFailure] = []
+    /// Folders not walked, and why: unreadable, nested too deep, or reached a second time
+    /// through a symbolic link (a loop).
+    public var skippedFolders: [(path: String, reason: String)] = []
 
     public init() {}
 }

@@ -33,17 +33,17 @@ public final class LibraryIndexer {
     /// left alone; those under these folders and gone are removed.
     public func index(folders: [String], progress: ((IndexProgress) -> Void)? = nil) throws -> IndexSummary {
         var summary = IndexSummary()
-        let roots = try folders.map(Self.root)
+        // A folder inside another one given is walked as part of it (not catalogued twice).
+        let given = Set(try folders.map(Self.root))
+        let roots = given.filter { root in !given.contains { root.hasPrefix($0 == "/" ? $0 : $0 + "/") } }.sorted()
         summary.repaired = try repairTruncation()
 
         var walked: [WalkedFile] = []
-        for root in Set(roots).sorted() {
+        for root in roots {
             let walk = PhotoWalk(root: root, excluding: [library.folder])
             walked += walk.files
             summary.otherFiles += walk.otherFiles
-            for problem in walk.problems {
-                summary.failures.append(CatalogueFailure(root: root, path: problem.path, size: 0, mtime: 0, reason: problem.reason))
-            }
+            summary.skippedFolders += walk.problems
         }
         summary.photos = walked.count
 
@@ -173,7 +173,7 @@ public final class LibraryIndexer {
                     summary.embedded += 1
                 case .failure(let error):
                     let failure = CatalogueFailure(root: file.key.root, path: file.key.path, size: file.size, mtime: file.mtime,
-                                                   reason: error.description)
+                                                   reason: error.reason(for: file.fullPath))
                     change.failures.append(failure)
                     summary.failures.append(failure)
                     summary.failed += 1
@@ -213,6 +213,13 @@ public final class LibraryIndexer {
 extension GlimpseError {
     static func wrap(_ error: any Error) -> GlimpseError {
         error as? GlimpseError ?? .invalidArgument(String(describing: error))
+    }
+
+    /// What went wrong with the file at `path`, without repeating the path (the catalogue
+    /// keeps the path beside the reason).
+    func reason(for path: String) -> String {
+        if case let .invalidFile(failed, reason) = self, failed == path { return reason }
+        return description
     }
 }
 

@@ -8,10 +8,10 @@ struct GlimpseCommand: ParsableCommand {
         commandName: "glimpse",
         abstract: "Vision-language models (CLIP, BLIP, OWL-ViT) on the command line.",
         discussion: "Results go to standard output as JSON Lines (one object per input), or as a table with --format table; progress and errors go to standard error. Exit status: 0 on success, 1 when an input, model or download fails, 2 for a usage error (unknown command or option, missing or invalid value, contradictory options, a bad environment variable).",
-        subcommands: [EmbedCommand.self, ClassifyCommand.self, CaptionCommand.self, MatchCommand.self, DetectCommand.self,
+        subcommands: [EmbedCommand.self, ClassifyCommand.self, CaptionCommand.self, MatchCommand.self, CapFiltCommand.self, DetectCommand.self,
                       EvalDetectionCommand.self, TokenizeCommand.self, BenchCommand.self, BenchDetectCommand.self,
                       ModelsCommand.self, InspectCommand.self, IndexCommand.self, SearchCommand.self, DedupCommand.self,
-                      ServeCommand.self]
+                      BenchSearchCommand.self, ServeCommand.self]
     )
 
     /// Parses, checks the environment, runs, and exits with 0 on success, 2 on a usage error

@@ -48,6 +48,9 @@ struct IndexCommand: ParsableCommand {
         let bar = IndexProgressLine(quiet: quiet)
         let summary = try indexer.index(folders: folders) { bar.update($0) }
         bar.finish()
+        for (folder, reason) in summary.skippedFolders where !quiet {
+            FileHandle.standardError.write(Data("glimpse: warning: \(folder) \(reason)\n".utf8))
+        }
         for failure in summary.failures {
             FileHandle.standardError.write(Data("glimpse: error: \(failure.fullPath): \(failure.reason)\n".utf8))
         }

@@ -67,6 +67,7 @@ final class HostileLibraryTests: XCTestCase {
         XCTAssertEqual(run.photos, 2)
         XCTAssertEqual(run.embedded, 2)
         XCTAssertEqual(try library.catalogue.files().map(\.path), ["a/x.png", "b/y.png"])
+        XCTAssertTrue(run.skippedFolders.contains { $0.reason.contains("loop") }, "\(run.skippedFolders)")
     }
 
     func testCatalogueWithImpossibleCountsIsRefused() throws {

@@ -81,6 +81,16 @@ final class IncrementalIndexTests: XCTestCase {
         XCTAssertEqual(try library.catalogue.files().count, 2)
     }
 
+    func testNestedFoldersAreCataloguedOnce() throws {
+        let root = try LibraryFixtures.temporaryFolder(self)
+        try LibraryFixtures.writePhoto(root + "/a", "x.png", seed: 1)
+        try LibraryFixtures.writePhoto(root + "/a/sub", "y.png", seed: 2)
+        let library = try PhotoLibrary(folder: root + "/lib", create: true)
+        let run = try LibraryFixtures.index(library, [root + "/a/sub", root + "/a", root + "/a/"])
+        XCTAssertEqual(run.photos, 2)
+        XCTAssertEqual(try library.catalogue.files().map(\.fullPath), [root + "/a/sub/y.png", root + "/a/x.png"].sorted())
+    }
+
     func testLibraryInsideTheIndexedFolderIsNotWalked() throws {
         let root = try LibraryFixtures.temporaryFolder(self)
         try LibraryFixtures.writePhoto(root, "x.png", seed: 1)

@@ -15,6 +15,8 @@ public struct Caption: Sendable, Equatable {
 /// A BLIP captioning checkpoint with its tokenizer and image processor
 /// (BlipForConditionalGeneration + BlipProcessor).
 public final class BLIPCaptioner: CheckpointLoadable, Sendable {
+    /// Where it was loaded from.
+    public let checkpoint: Checkpoint
     public let model: BLIPCaptioningModel
     /// Decoding settings from the checkpoint's generation_config.json, else transformers' defaults.
     public let generationDefaults: GenerationOptions
@@ -31,6 +33,7 @@ public final class BLIPCaptioner: CheckpointLoadable, Sendable {
     /// Loads a captioning folder (`init(model:)` also takes a Hub id).
     public init(checkpoint: Checkpoint) throws {
         let config = try BLIPConfig.load(checkpoint, expecting: "BlipForConditionalGeneration", as: "a captioning model")
+        self.checkpoint = checkpoint
         generationDefaults = try GenerationOptions(checkpoint: checkpoint)
         tokenizer = try WordPieceTokenizer.load(folder: checkpoint.folder)
         preprocessor = try BLIPImageProcessor.load(folder: checkpoint.folder)
@@ -68,10 +71,16 @@ public final class BLIPCaptioner: CheckpointLoadable, Sendable {
 
     private func captions(pixels: Tensor, promptIds: [Int], options: GenerationOptions) throws -> [[Caption]] {
         let sequences = try model.generate(pixels: pixels, promptIds: promptIds, options: options)
-        let special: Set<Int> = [model.config.text.bosTokenId, model.config.text.sepTokenId, model.config.text.padTokenId]
-        return sequences.map { list in
-            list.map { Caption(text: tokenizer.decode($0.ids.filter { !special.contains($0) }), ids: $0.ids, score: $0.score) }
-        }
+        return sequences.map { list in list.map { Caption(text: text(of: $0.ids), ids: $0.ids, score: $0.score) } }
+    }
+}
+
+extension BLIPCaptioner {
+    /// The text of generated ids, special tokens ([DEC], [SEP], [PAD]) left out.
+    public func text<Ids: Sequence<Int>>(of ids: Ids) -> String {
+        let config = model.config.text
+        let special: Set<Int> = [config.bosTokenId, config.sepTokenId, config.padTokenId]
+        return tokenizer.decode(ids.filter { !special.contains($0) })
     }
 }
 
@@ -86,6 +95,8 @@ public struct MatchScore: Sendable, Equatable {
 /// A BLIP retrieval checkpoint with its tokenizer and image processor
 /// (BlipForImageTextRetrieval + BlipProcessor).
 public final class BLIPMatcher: CheckpointLoadable, Sendable {
+    /// Where it was loaded from.
+    public let checkpoint: Checkpoint
     public let model: BLIPRetrievalModel
     public let tokenizer: WordPieceTokenizer
     public let preprocessor: ImagePreprocessor
@@ -93,6 +104,7 @@ public final class BLIPMatcher: CheckpointLoadable, Sendable {
     /// Loads an image-text matching folder (`init(model:)` also takes a Hub id).
     public init(checkpoint: Checkpoint) throws {
         let config = try BLIPConfig.load(checkpoint, expecting: "BlipForImageTextRetrieval", as: "an image-text matching model")
+        self.checkpoint = checkpoint
         tokenizer = try WordPieceTokenizer.load(folder: checkpoint.folder)
         preprocessor = try BLIPImageProcessor.load(folder: checkpoint.folder)
         try preprocessor.validate(forModelInput: config.vision.imageSize, config.vision.imageSize)

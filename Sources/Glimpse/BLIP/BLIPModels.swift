@@ -83,10 +83,12 @@ extension BLIPCaptioningModel {
     /// Captions for pixel values [B, C, H, W], as transformers' `generate`: the decoder input
     /// is [DEC] followed by `promptIds` (the prompt's word pieces without [CLS]/[SEP]), and
     /// generation stops at [SEP]. Returned ids keep [DEC] and the prompt, as the reference's do.
-    public func generate(pixels: Tensor, promptIds: [Int] = [], options: GenerationOptions = .init()) throws -> [[GeneratedSequence]] {
+    /// `seeds` (sampling only): one per image and returned sequence, see `Generator.generate`.
+    public func generate(pixels: Tensor, promptIds: [Int] = [], options: GenerationOptions = .init(),
+                         seeds: [[UInt64]]? = nil) throws -> [[GeneratedSequence]] {
         let (_, memory) = try encode(pixels: pixels)
         let decoder = BLIPCaptionDecoder(decoder: self.decoder, memory: memory)
         return try Generator.generate(decoder, inputs: pixels.shape[0], prompt: [config.text.bosTokenId] + promptIds,
-                                      eos: config.text.sepTokenId, options: options)
+                                      eos: config.text.sepTokenId, options: options, seeds: seeds)
     }
 }

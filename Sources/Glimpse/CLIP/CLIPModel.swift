@@ -33,16 +33,20 @@ public final class CLIPModel: Sendable {
     let textProjection: Linear
     /// exp(logit_scale): the factor from cosine similarity to logits.
     public let logitScale: Float
+    /// The learned log-temperature itself (`logit_scale`, one element) as stored, for training.
+    public let logitScaleParameter: Tensor?
     public let embeddingDim: Int
 
     /// The vision transformer, for ViT models.
     public var vision: VisionTransformer? { (image as? ProjectedVisionTransformer)?.transformer }
 
-    init(image: any CLIPImageEncoder, text: CLIPTextTransformer, textProjection: Linear, logitScale: Float) {
+    init(image: any CLIPImageEncoder, text: CLIPTextTransformer, textProjection: Linear, logitScale: Float,
+         logitScaleParameter: Tensor? = nil) {
         self.image = image
         self.text = text
         self.textProjection = textProjection
         self.logitScale = logitScale
+        self.logitScaleParameter = logitScaleParameter
         embeddingDim = textProjection.outFeatures
     }
 
@@ -55,7 +59,8 @@ public final class CLIPModel: Sendable {
                   text: try CLIPTextTransformer(weights, prefix: "text_model", config: config.text),
                   textProjection: try Linear(weights, "text_projection", in: config.text.tower.hiddenSize,
                                              out: config.projectionDim, bias: false),
-                  logitScale: Foundation.exp(try weights.tensor("logit_scale", shape: []).item))
+                  logitScale: Foundation.exp(try weights.tensor("logit_scale", shape: []).item),
+                  logitScaleParameter: try weights.tensor("logit_scale", shape: []))
     }
 
     /// Loads a model folder: Hugging Face (config.json and weights) or open_clip

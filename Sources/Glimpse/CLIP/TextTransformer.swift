@@ -25,9 +25,7 @@ public struct CLIPTextTransformer: Sendable {
     private func encode(_ batch: [[Int]]) throws -> (states: Tensor, sequences: [Range<Int>]) {
         let sequences = try packedSequences(batch, vocabularySize: config.vocabularySize, maxPositions: config.maxPositions)
         let tokens = embeddingLookup(tokenEmbedding, ids: batch.flatMap { $0 })
-        for range in sequences {
-            addInPlace(tokens.rows(range), positionEmbedding.rows(0 ..< range.count))
-        }
+        addPositionEmbeddingsInPlace(tokens, positionEmbedding, sequences: sequences)
         return (encoder(tokens, sequences: sequences, causal: true), sequences)
     }
 

@@ -10,10 +10,18 @@ struct GreedySearch<Decoder: TokenDecoder> {
     let processors: LogitsProcessors
     let eos: Int
     let maxLength: Int
+    /// Sampling only: one seed per slot (input-major), each slot drawing from its own
+    /// generator so its tokens do not depend on the other slots; nil: one generator seeded
+    /// with `options.sampling.seed` serves every slot in turn.
+    var slotSeeds: [UInt64]? = nil
 
     func run(inputs: Int, prompt: [Int]) throws -> [[GeneratedSequence]] {
         let perInput = options.sampling == nil ? 1 : options.numReturnSequences
         let slotInput = (0 ..< inputs).flatMap { Array(repeating: $0, count: perInput) }
+        if let slotSeeds, slotSeeds.count != slotInput.count {
+            throw GlimpseError.invalidArgument("\(slotSeeds.count) sampling seeds for \(slotInput.count) sequences")
+        }
+        var slotGenerators = slotSeeds?.map { SplitMix64(seed: $0) } ?? []
         var sequences = slotInput.map { _ in prompt }
         var sums = [Float](repeating: 0, count: slotInput.count)
         var active = Array(slotInput.indices)        // active[slot] = sequence index
@@ -32,7 +40,8 @@ struct GreedySearch<Decoder: TokenDecoder> {
                 let token: Int
                 if let warpers {
                     warpers.apply(row, vocabulary: vocabulary)
-                    token = Self.draw(row, vocabulary: vocabulary, using: &generator)
+                    token = slotGenerators.isEmpty ? Self.draw(row, vocabulary: vocabulary, using: &generator)
+                        : Self.draw(row, vocabulary: vocabulary, using: &slotGenerators[index])
                 } else {
                     token = Self.argmax(row, vocabulary: vocabulary)
                 }

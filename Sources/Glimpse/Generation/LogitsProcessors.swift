@@ -51,24 +51,42 @@ struct SamplingWarpers {
             for i in 0 ..< vocabulary { scores[i] /= sampling.temperature }
         }
         if sampling.topK > 0 && sampling.topK < vocabulary {
-            var sorted = Array(UnsafeBufferPointer(start: scores, count: vocabulary))
-            sorted.sort(by: >)
-            let threshold = sorted[sampling.topK - 1]
+            let threshold = Self.kthLargest(scores, vocabulary: vocabulary, k: sampling.topK)
             for i in 0 ..< vocabulary where scores[i] < threshold { scores[i] = -.infinity }
         }
         if sampling.topP < 1 {
             // Drop the least likely tokens whose total probability is at most 1 − top_p,
-            // always keeping the most likely one.
-            let order = (0 ..< vocabulary).sorted { scores[$0] < scores[$1] }
-            let maximum = scores[order[vocabulary - 1]]
+            // always keeping the most likely one. Tokens already at −∞ (outside the top k)
+            // have probability 0 and are left out of the sort: they add nothing to the sums.
+            let order = (0 ..< vocabulary).filter { scores[$0] != -.infinity }.sorted { scores[$0] < scores[$1] }
+            guard let last = order.last else { return }
+            let maximum = scores[last]
             var probabilities = order.map { Foundation.exp(scores[$0] - maximum) }
             let total = probabilities.reduce(0, +)
             var cumulative: Float = 0
-            for (rank, id) in order.enumerated() where rank < vocabulary - 1 {
+            for (rank, id) in order.enumerated() where rank < order.count - 1 {
                 probabilities[rank] /= total
                 cumulative += probabilities[rank]
                 if cumulative <= 1 - sampling.topP { scores[id] = -.infinity } else { break }
             }
         }
+    }
+
+    /// The k-th largest score (as `sorted(by: >)[k - 1]`), keeping only the k largest seen
+    /// so far in a sorted buffer: one pass over the vocabulary instead of a full sort.
+    static func kthLargest(_ scores: UnsafeMutablePointer<Float>, vocabulary: Int, k: Int) -> Float {
+        var top: [Float] = []  // ascending, at most k
+        top.reserveCapacity(k + 1)
+        for i in 0 ..< vocabulary {
+            let s = scores[i]
+            if top.count == k {
+                guard s > top[0] else { continue }
+                top.removeFirst()
+            }
+            var at = top.count
+            while at > 0 && top[at - 1] > s { at -= 1 }
+            top.insert(s, at: at)
+        }
+        return top[0]
     }
 }

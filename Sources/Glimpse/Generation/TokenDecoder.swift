@@ -24,8 +24,10 @@ public protocol TokenDecoder {
 public enum Generator {
     /// Generates `options.numReturnSequences` sequences for each of `inputs` inputs, every one
     /// starting from `prompt` (e.g. [DEC] or [DEC] a picture of) and stopping at `eos`.
+    /// With sampling, `seeds[input][k]` (when given) seeds sequence k of each input on its own,
+    /// so what it draws is independent of the batch it runs in.
     public static func generate<Decoder: TokenDecoder>(_ decoder: Decoder, inputs: Int, prompt: [Int], eos: Int,
-                                options: GenerationOptions) throws -> [[GeneratedSequence]] {
+                                options: GenerationOptions, seeds: [[UInt64]]? = nil) throws -> [[GeneratedSequence]] {
         try options.validate()
         guard !prompt.isEmpty else { throw GlimpseError.invalidArgument("generation needs at least one start token") }
         guard (0 ..< decoder.vocabularySize).contains(eos) else {
@@ -38,8 +40,14 @@ public enum Generator {
             return try BeamSearch(decoder: decoder, options: options, processors: processors, eos: eos,
                                   maxLength: limits.max).run(inputs: inputs, prompt: prompt)
         }
+        if let seeds {
+            guard options.sampling != nil else { throw GlimpseError.invalidArgument("per-sequence seeds apply only to sampling") }
+            guard seeds.count == inputs, seeds.allSatisfy({ $0.count == options.numReturnSequences }) else {
+                throw GlimpseError.invalidArgument("sampling seeds must be \(options.numReturnSequences) for each of \(inputs) inputs")
+            }
+        }
         return try GreedySearch(decoder: decoder, options: options, processors: processors, eos: eos,
-                                maxLength: limits.max).run(inputs: inputs, prompt: prompt)
+                                maxLength: limits.max, slotSeeds: seeds?.flatMap { $0 }).run(inputs: inputs, prompt: prompt)
     }
 }
 

@@ -103,7 +103,8 @@ extension CLIPModel {
         let textProjection = try weights.tensor("text_projection", shape: [config.text.tower.hiddenSize, config.embedDim])
         self.init(image: image, text: try CLIPTextTransformer(weights, prefix: "text_model", config: config.text),
                   textProjection: Linear(weight: Self.transpose(textProjection), bias: nil),
-                  logitScale: Foundation.exp(try weights.tensor("logit_scale", shape: []).item))
+                  logitScale: Foundation.exp(try weights.tensor("logit_scale", shape: []).item),
+                  logitScaleParameter: try weights.tensor("logit_scale", shape: []))
     }
 
     static func transpose(_ m: Tensor) -> Tensor {

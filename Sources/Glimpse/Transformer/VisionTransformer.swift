@@ -65,15 +65,9 @@ public struct VisionTransformer: Sendable {
         guard pixels.rank == 4, pixels.shape[1] == config.channels, pixels.shape[2] == size, pixels.shape[3] == size else {
             throw GlimpseError.invalidArgument("pixel values have shape \(pixels.shape); this model takes [batch, \(config.channels), \(size), \(size)]")
         }
-        let batch = pixels.shape[0], n = config.positions
+        let batch = pixels.shape[0]
         let patches = patchEmbedding(extractPatches(pixels, patch: config.patchSize))
-        let tokens = Tensor(zeros: [batch * n, config.tower.hiddenSize])
-        for b in 0 ..< batch {
-            tokens.replaceRows(startingAt: b * n, with: classEmbedding)
-            tokens.replaceRows(startingAt: b * n + 1, with: patches.rows(b * (n - 1) ..< (b + 1) * (n - 1)))
-            addInPlace(tokens.rows(b * n ..< (b + 1) * n), positionEmbedding)
-        }
-        return tokens
+        return classTokenSequences(patches: patches, classToken: classEmbedding, positions: positionEmbedding, batch: batch)
     }
 
     /// Every token's state after the blocks, before the post-LN, [B·positions, hidden]

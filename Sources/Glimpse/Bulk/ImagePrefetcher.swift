@@ -1,0 +1,72 @@
+import Foundation
+import GlimpseCore
+import GlimpseData
+import GlimpseImage
+
+/// Decoding and preprocessing of image batches, one batch ahead on a background thread, so
+/// the CPU work of the next batch overlaps the model's work on the current one. Images are
+/// files or in-memory archive members (`DatasetImage`); each batch becomes a `PixelBatch` in
+/// which an image that cannot be read or decoded fails on its own.
+///
+/// Bulk jobs call `pixels(for:)` from their `prepare` (which `BulkRunner` already runs one
+/// batch ahead); other loops use `forEach` or `prefetch`.
+public struct ImagePrefetcher: Sendable {
+    public let preprocessor: ImagePreprocessor
+    /// The side of the model's square input.
+    public let size: Int
+
+    public init(preprocessor: ImagePreprocessor, size: Int) {
+        self.preprocessor = preprocessor
+        self.size = size
+    }
+
+    /// The preprocessor and input size of a CLIP checkpoint.
+    public init(clip: CLIP) throws {
+        self.init(preprocessor: try clip.preprocessor, size: clip.model.image.imageSize)
+    }
+
+    /// Decodes and preprocesses `images` now, on this thread, one image at a time into the batch.
+    public func pixels(for images: [DatasetImage]) throws -> PixelBatch {
+        // PixelBatch decodes by name; the names here are indices into `images`.
+        try PixelBatch(files: images.indices.map(String.init), preprocessor: preprocessor, size: size) { index in
+            guard let i = Int(index), images.indices.contains(i) else {
+                throw GlimpseError.invalidArgument("image \(index) is not in the batch")
+            }
+            return try Self.decode(images[i])
+        }
+    }
+
+    /// Starts `pixels(for:)` on a background thread; `get()` on the result waits for it.
+    public func prefetch(_ images: [DatasetImage]) -> PrefetchedPixels {
+        PrefetchedPixels(Background { [self] in try pixels(for: images) })
+    }
+
+    /// Calls `body` with each batch and its pixels, in order, the next batch's images being
+    /// decoded while `body` runs on the current one.
+    public func forEach<Batches: Sequence>(_ batches: Batches, images: (Batches.Element) -> [DatasetImage],
+                                           _ body: (Batches.Element, PixelBatch) throws -> Void) throws {
+        var iterator = batches.makeIterator()
+        var current = iterator.next().map { ($0, prefetch(images($0))) }
+        while let (batch, pending) = current {
+            let pixels = try pending.get()
+            current = iterator.next().map { ($0, prefetch(images($0))) }
+            try body(batch, pixels)
+        }
+    }
+
+    /// A file through `ImageDecoder` (checked, bounded read), or an archive member's bytes.
+    public static func decode(_ image: DatasetImage) throws -> RGBImage {
+        switch image {
+        case .file(let path): return try PixelBatch.decodeFile(path)
+        case .memory(let name, let bytes): return try ImageDecoder.decode(data: bytes, name: name)
+        }
+    }
+}
+
+/// A batch being decoded on a background thread.
+public struct PrefetchedPixels: Sendable {
+    private let work: Background<PixelBatch>
+    init(_ work: Background<PixelBatch>) { self.work = work }
+    /// Waits for the batch; rethrows a failure of the batch as a whole (a bad image is not one).
+    public func get() throws -> PixelBatch { try work.get() }
+}
