@@ -39,7 +39,7 @@ public enum GlimpseServer {
         api.post("classify") { request, _ in
             let images = try available(service.imageEmbeddings, "a CLIP model (--model)")
             let texts = try available(service.textEmbeddings, "a CLIP model (--model)")
-            let labels = request.uri.queryParameters[values: "label"].map(String.init)
+            let labels = FormQuery(request)[values: "label"]
             guard !labels.isEmpty, labels.count <= Limits.queries, labels.allSatisfy({ !$0.isEmpty }) else {
                 throw HTTPError(.badRequest, message: "give 1...\(Limits.queries) non-empty labels: ?label=cat&label=dog")
             }
@@ -69,12 +69,12 @@ public enum GlimpseServer {
         }
         api.post("detect") { request, _ in
             let queue = try available(service.detections, "an OWL-ViT model (--detect-model)")
-            let queries = request.uri.queryParameters[values: "query"].map(String.init)
+            let queries = FormQuery(request)[values: "query"]
             guard !queries.isEmpty, queries.count <= Limits.queries, queries.allSatisfy({ !$0.isEmpty }) else {
                 throw HTTPError(.badRequest, message: "give 1...\(Limits.queries) non-empty queries: ?query=a+cat")
             }
             var threshold: Float?
-            if let text = request.uri.queryParameters["threshold"] {
+            if let text = FormQuery(request)["threshold"] {
                 guard let value = Float(text), value >= 0, value <= 1 else {
                     throw HTTPError(.badRequest, message: "threshold must be a number in [0, 1], got \(text)")
                 }
@@ -112,10 +112,10 @@ public enum GlimpseServer {
     }
 
     static func required(_ request: Request, _ name: String) throws -> String {
-        guard let value = request.uri.queryParameters[Substring(name)], !value.isEmpty else {
+        guard let value = FormQuery(request)[name], !value.isEmpty else {
             throw HTTPError(.badRequest, message: "missing query parameter \(name)")
         }
-        return String(value)
+        return value
     }
 
     /// The uploaded image: the body, at most `limit` bytes (413 beyond), decoded (400 if it is

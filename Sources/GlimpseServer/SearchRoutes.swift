@@ -52,9 +52,9 @@ enum SearchRoutes {
     /// The query in the request's parameters: q, negative (repeatable), top, under,
     /// text_weight, image_weight, negative_weight; texts embedded on the text queue.
     static func query(_ request: Request, models: ModelService, image: RGBImage?, needsTerm: Bool = true) async throws -> SearchQuery {
-        let parameters = request.uri.queryParameters
+        let parameters = FormQuery(request)
         func number(_ name: String, _ fallback: Float) throws -> Float {
-            guard let text = parameters[Substring(name)] else { return fallback }
+            guard let text = parameters[name] else { return fallback }
             guard let value = Float(text), value.isFinite, abs(value) <= 100 else {
                 throw HTTPError(.badRequest, message: "\(name) must be a number in [-100, 100], got \(text)")
             }
@@ -68,8 +68,8 @@ enum SearchRoutes {
             top = value
         }
         var terms: [(SearchQuery.Term, Float)] = []
-        let texts = parameters[values: "q"].map(String.init).filter { !$0.isEmpty }
-        let negatives = parameters[values: "negative"].map(String.init).filter { !$0.isEmpty }
+        let texts = parameters[values: "q"].filter { !$0.isEmpty }
+        let negatives = parameters[values: "negative"].filter { !$0.isEmpty }
         if !texts.isEmpty || !negatives.isEmpty || image != nil {
             let textQueue = try GlimpseServer.available(models.textEmbeddings, "a CLIP model (--model) to embed queries")
             for text in texts { terms.append((.embedding(try await textQueue.submit(text)), try number("text_weight", 1))) }
@@ -80,7 +80,7 @@ enum SearchRoutes {
             terms.append((.embedding(try await imageQueue.submit(image)), try number("image_weight", 1)))
         }
         if needsTerm && terms.isEmpty { throw HTTPError(.badRequest, message: "nothing to search for: give q=TEXT or upload an image") }
-        return SearchQuery(terms: terms, top: top, under: parameters["under"].map(String.init))
+        return SearchQuery(terms: terms, top: top, under: parameters["under"])
     }
 
     static func reply(_ hits: [SearchHit]) throws -> Response {

@@ -24,6 +24,7 @@ enum WebPage {
   #results li { margin: 4px 0; }
   .error { color: #b00; }
   #searchbar { padding: 12px 20px 0; display: flex; gap: 8px; }
+  #status { padding: 8px 20px 0; }
   #grid { padding: 12px 20px; display: grid; grid-template-columns: repeat(auto-fill, minmax(140px, 1fr)); gap: 10px; }
   #grid figure { margin: 0; background: white; border-radius: 6px; overflow: hidden; cursor: pointer; box-shadow: 0 1px 3px #0002; }
   #grid img { width: 100%; height: 120px; object-fit: cover; display: block; }

@@ -46,7 +46,8 @@ final class ServerTests: XCTestCase {
                 XCTAssertEqual(got.count, expectedImage.count)
                 for (a, b) in zip(got, expectedImage) { XCTAssertEqual(a, b, accuracy: 1e-6) }
             }
-            try await client.execute(uri: "/api/embed/text?text=a%20cat%20on%20a%20sofa", method: .get) { response in
+            // As a browser's form encoding sends it: spaces as "+".
+            try await client.execute(uri: "/api/embed/text?text=a+cat+on+a%20sofa", method: .get) { response in
                 XCTAssertEqual(response.status, .ok)
                 let got = Self.floats(try Self.json(response)["embedding"])
                 for (a, b) in zip(got, expectedText) { XCTAssertEqual(a, b, accuracy: 1e-6) }

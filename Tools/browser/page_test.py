@@ -97,6 +97,7 @@ def cli_paths(glimpse, *arguments):
 
 
 GRID_PATHS = "[...document.querySelectorAll('#grid figure')].map(f => f.dataset.path)"
+GRID_TITLES = "[...document.querySelectorAll('#grid figure')].map(f => f.title)"
 
 
 def main():
@@ -129,13 +130,20 @@ def main():
         browser.wait_for("document.readyState === 'complete' && !!document.getElementById('q')")
         top = 40
 
-        def check(name, expected, action):
+        def check(name, expected, action, clear=True, ready="true"):
             nonlocal passed, failed
             try:
+                # An empty grid first (or, for a click on the grid, a wait for the new status),
+                # so that the wait below sees this action's results.
+                if clear:
+                    browser.evaluate("document.getElementById('grid').innerHTML = ''; document.getElementById('status').textContent = ''")
                 action()
+                browser.wait_for(ready)
                 browser.wait_for(f"{GRID_PATHS}.length === {len(expected)}")
                 got = browser.evaluate(GRID_PATHS)
-                assert got == expected, f"grid {got} != CLI {expected}"
+                state = browser.evaluate("document.getElementById('status').textContent + ' | q=' + JSON.stringify(document.getElementById('q').value)")
+                state += " " + str(browser.evaluate(GRID_TITLES))
+                assert got == expected, f"grid {got} != CLI {expected} ({state})"
                 browser.wait_for("[...document.querySelectorAll('#grid img')].every(i => i.complete && i.naturalWidth > 0)")
                 if a.screenshots:
                     Path(a.screenshots).mkdir(parents=True, exist_ok=True)
@@ -165,7 +173,8 @@ def main():
             browser.call("Input.setInterceptDrags", enabled=False)
             data = {"items": [], "files": [dropped], "dragOperationsMask": 1}
             for kind in ("dragEnter", "dragOver", "drop"):
-                browser.call("Input.dispatchDragEvent", type=kind, x=640, y=600, data=data)
+                browser.call("Input.dispatchDragEvent", type=kind, x=200, y=300, data=data)
+            browser.wait_for("!!photo", timeout=10)
         check("dropped-photo", cli_paths(a.glimpse, "--db", library, "--image", dropped, "--top", str(top)), drag_photo)
 
         # 3. Click the first result: photos like it.
@@ -175,7 +184,8 @@ def main():
             box = browser.evaluate("(() => { const r = document.querySelector('#grid figure').getBoundingClientRect(); return [r.x + r.width / 2, r.y + r.height / 2]; })()")
             for kind in ("mousePressed", "mouseReleased"):
                 browser.call("Input.dispatchMouseEvent", type=kind, x=box[0], y=box[1], button="left", clickCount=1)
-        check("similar", cli_paths(a.glimpse, "--db", library, "--image", first, "--top", str(top)), click_first)
+        check("similar", cli_paths(a.glimpse, "--db", library, "--image", first, "--top", str(top)), click_first,
+              clear=False, ready="document.getElementById('status').textContent.startsWith('Like')")
     finally:
         if browser:
             browser.close()
