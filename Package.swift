@@ -23,6 +23,8 @@ let package = Package(
         .package(url: "https://github.com/yaslab/CSV.swift", from: "2.5.2"),
         // The photo library's catalogue (SQLite with migrations).
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        // `glimpse serve`: the HTTP server.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         // Tests only: a local server that answers like the Hugging Face Hub.
         .package(url: "https://github.com/apple/swift-nio", from: "2.65.0"),
     ],
@@ -64,8 +66,12 @@ let package = Package(
             .product(name: "Crypto", package: "swift-crypto"),
             .target(name: "CFaissShim", condition: .when(platforms: [.linux])),
         ]),
+        // The HTTP API and web page over the models and a photo library (Hummingbird).
+        .target(name: "GlimpseServer", dependencies: [
+            "Glimpse", "GlimpseSearch", .product(name: "Hummingbird", package: "hummingbird"),
+        ]),
         .executableTarget(name: "glimpse", dependencies: [
-            "Glimpse", "GlimpseSearch", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "Glimpse", "GlimpseSearch", "GlimpseServer", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // Fuzzing: the entry points (one per parser), the libFuzzer/replay executable, and the
         // test that replays the committed seed corpora and crashers (Tools/fuzz/run.sh fuzzes).
@@ -77,6 +83,9 @@ let package = Package(
         .testTarget(name: "GlimpseImageTests", dependencies: ["GlimpseImage"]),
         .testTarget(name: "GlimpseDataTests", dependencies: ["GlimpseData", "CArchive"]),
         .testTarget(name: "GlimpseTests", dependencies: ["Glimpse"]),
+        .testTarget(name: "GlimpseServerTests", dependencies: [
+            "GlimpseServer", .product(name: "HummingbirdTesting", package: "hummingbird"),
+        ]),
         .testTarget(name: "HubTests", dependencies: [
             "Glimpse",
             .product(name: "Crypto", package: "swift-crypto"),
