@@ -10,7 +10,7 @@ struct GlimpseCommand: ParsableCommand {
         discussion: "Results go to standard output as JSON Lines (one object per input), or as a table with --format table; progress and errors go to standard error. Exit status: 0 on success, 1 when an input, model or download fails, 2 for a usage error (unknown command or option, missing or invalid value, contradictory options, a bad environment variable).",
         subcommands: [EmbedCommand.self, ClassifyCommand.self, CaptionCommand.self, MatchCommand.self, DetectCommand.self,
                       EvalDetectionCommand.self, TokenizeCommand.self, BenchCommand.self, BenchDetectCommand.self,
-                      ModelsCommand.self, InspectCommand.self]
+                      ModelsCommand.self, InspectCommand.self, TrainCommand.self]
     )
 
     /// Parses, checks the environment, runs, and exits with 0 on success, 2 on a usage error

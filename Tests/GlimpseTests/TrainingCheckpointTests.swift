@@ -55,6 +55,8 @@ final class TrainingCheckpointTests: XCTestCase {
         let config = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: folder + "/config.json"))) as? [String: Any])
         XCTAssertEqual(config["dtype"] as? String, "float32")
         XCTAssertEqual(config["model_type"] as? String, "clip")
+        // Floats stay written as floats (transformers' typed configs refuse 1 for 1.0).
+        XCTAssertTrue(try String(contentsOfFile: folder + "/config.json", encoding: .utf8).contains(#""initializer_factor": 1.0"#))
         for name in ["preprocessor_config.json", "bpe_simple_vocab_16e6.txt.gz"] {
             XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: folder + "/" + name)),
                            try Data(contentsOf: URL(fileURLWithPath: Fixtures.path("clip-tiny/" + name))), name)

@@ -33,17 +33,26 @@ extension CLIPTrainer {
         }
     }
 
-    /// The source's config.json with `dtype` (and the older `torch_dtype`) set to float32,
-    /// the precision the weights are now saved in.
+    /// The source's config.json with every `dtype` (and older `torch_dtype`) set to float32, the
+    /// precision the weights are now saved in. Edited as text, not re-serialised: a JSON round
+    /// trip would write 1.0 as 1, which transformers' typed configs refuse for float fields.
     private func writeConfig(from source: Checkpoint, to target: String) throws {
-        let bytes = try InputFile.read(source.file("config.json").path, what: "config.json", limit: Limits.configFileBytes)
-        guard var object = try? JSONSerialization.jsonObject(with: bytes) as? [String: Any] else {
-            throw GlimpseError.invalidFile(path: source.file("config.json").path, reason: "not a JSON object")
+        let path = source.file("config.json").path
+        let bytes = try InputFile.read(path, what: "config.json", limit: Limits.configFileBytes)
+        guard (try? JSONSerialization.jsonObject(with: bytes)) is [String: Any] else {
+            throw GlimpseError.invalidFile(path: path, reason: "not a JSON object")
         }
-        object["dtype"] = "float32"
-        if object["torch_dtype"] != nil { object["torch_dtype"] = "float32" }
-        let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .prettyPrinted])
-        try data.write(to: URL(fileURLWithPath: target), options: .atomic)
+        var text = try InputFile.decodeText(bytes, path: path, what: "config.json")
+        let pattern = #""(torch_)?dtype"\s*:\s*"[A-Za-z0-9_]*""#
+        if text.range(of: pattern, options: .regularExpression) != nil {
+            text = text.replacingOccurrences(of: pattern, with: "\"$1dtype\": \"float32\"", options: .regularExpression)
+        } else if let brace = text.firstIndex(of: "{") {
+            text.insert(contentsOf: "\n  \"dtype\": \"float32\",", at: text.index(after: brace))
+        }
+        guard (try? JSONSerialization.jsonObject(with: Data(text.utf8))) is [String: Any] else {
+            throw GlimpseError.invalidFile(path: path, reason: "could not set its dtype to float32")
+        }
+        try Data(text.utf8).write(to: URL(fileURLWithPath: target), options: .atomic)
     }
 
     /// Where a run stands besides the parameters: the data position and the seed.
