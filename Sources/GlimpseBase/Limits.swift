@@ -77,4 +77,7 @@ public enum Limits {
     public static let repeats = 100_000
     /// Samples one synthetic training set writes.
     public static let syntheticSamples = 10_000_000
+    /// Image–text records one training run indexes (each held as a path and caption, or an
+    /// archive member's bytes, so the run can reshuffle them every epoch).
+    public static let trainingRecords = 10_000_000
 }

@@ -11,7 +11,7 @@ struct GlimpseCommand: ParsableCommand {
         subcommands: [EmbedCommand.self, ClassifyCommand.self, CaptionCommand.self, MatchCommand.self, CapFiltCommand.self, DetectCommand.self,
                       EvalDetectionCommand.self, TokenizeCommand.self, BenchCommand.self, BenchDetectCommand.self,
                       ModelsCommand.self, InspectCommand.self, IndexCommand.self, SearchCommand.self, DedupCommand.self,
-                      BenchSearchCommand.self, ServeCommand.self]
+                      BenchSearchCommand.self, ServeCommand.self, TrainCommand.self]
     )
 
     /// Parses, checks the environment, runs, and exits with 0 on success, 2 on a usage error

@@ -48,18 +48,47 @@ public final class CLIPTrainer {
     /// leaves the parameters as they were.
     @discardableResult
     public func step(pixels: Tensor, ids: [[Int]]) throws -> Step {
-        tape.zeroGradients()
-        let loss = try tape.record { try model.contrastiveLoss(pixels: pixels, ids: ids) }
-        try tape.backward(from: loss)
-        let gradients = trained.compactMap { tape.gradient(of: $0.tensor) }
+        try step(microBatches: [(pixels, ids)])
+    }
+
+    /// Gradient accumulation: one update from several micro-batches, each forward and backward
+    /// in turn (only one micro-batch's activations alive at a time). Each micro-batch is a
+    /// contrastive batch of its own — its pairs are each other's only negatives — and the
+    /// update follows the gradient of the mean of the micro-batch losses. That is not the
+    /// gradient of one contrastive loss over all the pairs together (which would compare every
+    /// image with every text of the union); it is what accumulation means for a loss that is
+    /// not a sum over examples, as in open_clip without its feature cache. The reported loss is
+    /// that mean.
+    @discardableResult
+    public func step(microBatches: [(pixels: Tensor, ids: [[Int]])]) throws -> Step {
+        let (loss, gradients) = try lossAndGradients(microBatches: microBatches)
         let norm = maxGradientNorm.map { clipGradientNorm(gradients, maxNorm: $0) }
             ?? clipGradientNorm(gradients, maxNorm: .infinity)
         // A non-finite loss or gradient would turn every parameter into NaN: refuse the update.
-        guard loss.item.isFinite, norm.isFinite else {
-            throw GlimpseError.invalidArgument("training step \(optimizer.step + 1): loss \(loss.item), gradient norm \(norm); expected finite values, parameters left unchanged")
+        guard loss.isFinite, norm.isFinite else {
+            throw GlimpseError.invalidArgument("training step \(optimizer.step + 1): loss \(loss), gradient norm \(norm); expected finite values, parameters left unchanged")
         }
         if let schedule { optimizer.learningRate = schedule.learningRate(at: optimizer.step) }
         try optimizer.update(gradients: gradients)
-        return Step(loss: loss.item, gradientNorm: norm, learningRate: optimizer.learningRate)
+        return Step(loss: loss, gradientNorm: norm, learningRate: optimizer.learningRate)
+    }
+
+    /// The mean micro-batch loss and its gradient for each trained parameter (in `trained`
+    /// order), without updating anything: what `step` applies.
+    public func lossAndGradients(microBatches: [(pixels: Tensor, ids: [[Int]])]) throws -> (loss: Float, gradients: [Tensor]) {
+        guard !microBatches.isEmpty else { throw GlimpseError.invalidArgument("training step: no micro-batch given") }
+        tape.reset()  // anything left by a step that failed part-way
+        tape.zeroGradients()
+        var total: Float = 0
+        let weight = 1 / Float(microBatches.count)
+        for batch in microBatches {
+            let loss = try tape.record {
+                let loss = try model.contrastiveLoss(pixels: batch.pixels, ids: batch.ids)
+                return microBatches.count > 1 ? scaled(loss, weight) : loss
+            }
+            try tape.backward(from: loss)
+            total += loss.item
+        }
+        return (total, trained.compactMap { tape.gradient(of: $0.tensor) })
     }
 }

@@ -32,6 +32,18 @@ public final class AdamW {
         secondMoments = parameters.map { Tensor(zeros: $0.shape) }
     }
 
+    /// Restores a saved state (a training checkpoint): the step count and both moments, each
+    /// the shape of its parameter, so the next update is the one an uninterrupted run makes.
+    public func restore(step: Int, firstMoments first: [Tensor], secondMoments second: [Tensor]) throws {
+        guard step >= 0, first.count == parameters.count, second.count == parameters.count,
+              parameters.indices.allSatisfy({ first[$0].shape == parameters[$0].shape && second[$0].shape == parameters[$0].shape }) else {
+            throw GlimpseError.invalidArgument("AdamW: a saved state of \(first.count)/\(second.count) moments at step \(step) does not match the \(parameters.count) parameters")
+        }
+        self.step = step
+        firstMoments = first.map { $0.copy() }
+        secondMoments = second.map { $0.copy() }
+    }
+
     /// One update from `gradients` (one per parameter, same shapes).
     public func update(gradients: [Tensor]) throws {
         guard gradients.count == parameters.count, zip(gradients, parameters).allSatisfy({ $0.count == $1.count }) else {

@@ -1,0 +1,213 @@
+import Foundation
+import GlimpseCore
+import GlimpseData
+import GlimpseImage
+import GlimpseText
+
+/// Fine-tuning a CLIP checkpoint on image–text pairs (manifests, folders, WebDataset shards):
+/// the records are indexed once, shuffled by a seeded permutation each epoch, cut into
+/// batches (the last incomplete one dropped, as a contrastive batch needs its negatives),
+/// preprocessed with the model's own preprocessor and tokenizer, and trained by `CLIPTrainer`
+/// under a cosine schedule with warm-up. Every step appends to `metrics.jsonl`; the end (and
+/// every `saveEvery` steps) writes the model in the Hugging Face layout plus the training
+/// state, from which `resume` continues bit-identically; `loss.png` is drawn at the end.
+public final class CLIPFineTuning {
+    /// Which parameters stay fixed.
+    public enum Freeze: String, CaseIterable, Sendable {
+        case none, text, vision
+        /// Both towers: only the projections and the temperature train.
+        case towers
+
+        func trains(_ name: String) -> Bool {
+            switch self {
+            case .none: return true
+            case .text: return !name.hasPrefix("text_model.")
+            case .vision: return !name.hasPrefix("vision_model.")
+            case .towers: return !name.hasPrefix("text_model.") && !name.hasPrefix("vision_model.")
+            }
+        }
+    }
+
+    public struct Options: Sendable {
+        public var epochs = 1
+        public var batchSize = 32
+        public var learningRate: Float = 1e-5
+        public var weightDecay: Float = 0.1
+        public var warmupSteps = 0
+        public var maxGradientNorm: Float? = 1
+        public var freeze = Freeze.none
+        public var seed: UInt64 = 0
+        /// Batches of `batchSize` per optimizer step (gradient accumulation; each batch is a
+        /// contrastive batch of its own, see `CLIPTrainer.step(microBatches:)`).
+        public var accumulate = 1
+        /// Write the checkpoint and training state every this many steps (and at the end).
+        public var saveEvery: Int?
+        /// Stop after this many steps of the whole run (the schedule still spans every epoch),
+        /// as an interrupted run stops; `resume` continues it.
+        public var stopAfterSteps: Int?
+        public init() {}
+    }
+
+    /// What one step reports.
+    public struct Progress: Sendable {
+        public let step: Int, totalSteps: Int, epoch: Int
+        public let loss: Float, learningRate: Float, gradientNorm: Float
+        public let imagesPerSecond: Double
+    }
+
+    public let trainer: CLIPTrainer
+    public let options: Options
+    public let output: String
+    public let totalSteps: Int
+    /// Optimizer steps per epoch: whole groups of `accumulate` batches (the rest is dropped).
+    public let stepsPerEpoch: Int
+    /// Records read and trained on, and those the readers reported and skipped.
+    public let records: [DatasetRecord]
+    public let skipped: [DatasetFailure]
+    private let source: Checkpoint
+    private let tokenizer: CLIPTokenizer
+    private let preprocessor: ImagePreprocessor
+    private var position: CLIPTrainer.Position
+
+    /// Prepares a run of `model` on `data` into `output`; with `resume`, a folder this class
+    /// wrote (model plus training state) replaces the model and the run continues from it.
+    public init(model: Checkpoint, data: [String], output: String, options: Options = Options(),
+                resume: Checkpoint? = nil, onSkip: (DatasetFailure) -> Void = { _ in }) throws {
+        let start = resume ?? model
+        let type = try start.modelType()
+        guard type == "clip" else {
+            throw GlimpseError.invalidArgument("train clip takes a CLIP model; \(start.folder.path) holds a '\(type)' model")
+        }
+        guard options.batchSize >= 2, options.batchSize <= Limits.batchSize else {
+            throw GlimpseError.invalidArgument("--batch-size \(options.batchSize): the contrastive loss needs at least 2 pairs a batch (the other pairs are each pair's negatives), at most \(Limits.batchSize)")
+        }
+        guard options.epochs >= 1, options.warmupSteps >= 0, options.learningRate.isFinite, options.learningRate >= 0,
+              options.weightDecay.isFinite, options.weightDecay >= 0, (options.maxGradientNorm ?? 1) > 0,
+              (options.saveEvery ?? 1) >= 1, (options.stopAfterSteps ?? 0) >= 0,
+              options.accumulate >= 1, options.accumulate <= Limits.batchSize else {
+            throw GlimpseError.invalidArgument("training options: epochs ≥ 1, warm-up ≥ 0, learning rate and weight decay finite and ≥ 0, max gradient norm and save interval > 0 expected")
+        }
+        var records: [DatasetRecord] = [], skipped: [DatasetFailure] = []
+        for item in try Dataset(paths: data) {
+            switch item {
+            case .success(let record) where record.text != nil: records.append(record)
+            case .success(let record): let failure = DatasetFailure(key: record.key, source: record.source, reason: "has no caption to train on"); skipped.append(failure); onSkip(failure)
+            case .failure(let failure): skipped.append(failure); onSkip(failure)
+            }
+            guard records.count <= Limits.trainingRecords else {
+                throw GlimpseError.invalidArgument("training data holds more than \(Limits.trainingRecords) records")
+            }
+        }
+        self.records = records
+        self.skipped = skipped
+        stepsPerEpoch = records.count / (options.batchSize * options.accumulate)
+        guard stepsPerEpoch >= 1 else {
+            throw GlimpseError.invalidArgument("training data has \(records.count) usable pairs, fewer than one batch of \(options.batchSize)\(options.accumulate > 1 ? " × \(options.accumulate) accumulated" : "")")
+        }
+        let (steps, overflow) = stepsPerEpoch.multipliedReportingOverflow(by: options.epochs)
+        guard !overflow, options.warmupSteps <= steps else {
+            throw GlimpseError.invalidArgument("--warmup \(options.warmupSteps) is more than the run's \(steps) steps")
+        }
+        totalSteps = steps
+        self.options = options
+        self.output = output
+        source = start
+        trainer = try CLIPTrainer(checkpoint: start, learningRate: options.learningRate, weightDecay: options.weightDecay,
+                                  schedule: CosineSchedule(peak: options.learningRate, warmupSteps: options.warmupSteps, totalSteps: steps),
+                                  maxGradientNorm: options.maxGradientNorm, trainable: options.freeze.trains)
+        tokenizer = try start.clipTokenizerInBackground(embeddingRows: trainer.model.text.config.vocabularySize).get()
+        let side = trainer.model.image.imageSize
+        preprocessor = try ImagePreprocessor.load(folder: start.folder)
+        try preprocessor.validate(forModelInput: side, side)
+        position = CLIPTrainer.Position(steps: 0, seed: options.seed)
+        if let resume {
+            position = try trainer.restoreState(from: resume.folder.path)
+            guard position.seed == options.seed else {
+                throw GlimpseError.invalidArgument("--resume: the run was started with --seed \(position.seed), not \(options.seed); the data order would differ")
+            }
+        }
+    }
+
+    /// Batches consumed so far.
+    public var completedSteps: Int { position.steps }
+
+    /// The record order of `epoch`: a Fisher–Yates permutation drawn from (seed, epoch).
+    public func order(epoch: Int) -> [Int] {
+        var generator = SplitMix64(seed: options.seed &+ 0x5851_F42D_4C95_7F2D &* UInt64(epoch + 1))
+        var order = Array(records.indices)
+        for i in stride(from: order.count - 1, to: 0, by: -1) {
+            order.swapAt(i, Int(generator.next() % UInt64(i + 1)))
+        }
+        return order
+    }
+
+    /// Trains to the end (or `stopAfterSteps`), then saves. Returns the last step's loss.
+    @discardableResult
+    public func run(onSkip: (DatasetFailure) -> Void = { _ in }, progress: (Progress) -> Void = { _ in }) throws -> Float? {
+        try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
+        let metrics = MetricsLog(path: (output as NSString).appendingPathComponent("metrics.jsonl"), append: position.steps > 0)
+        try metrics.open()
+        defer { metrics.close() }
+        let end = min(totalSteps, options.stopAfterSteps ?? totalSteps)
+        var epochOrder: (epoch: Int, order: [Int])?
+        var lastLoss: Float?
+        var curve: [(step: Int, value: Double)] = []
+        while position.steps < end {
+            let epoch = position.steps / stepsPerEpoch, index = position.steps % stepsPerEpoch
+            let shuffled = epochOrder?.epoch == epoch ? epochOrder?.order ?? [] : order(epoch: epoch)
+            epochOrder = (epoch, shuffled)
+            let started = Date()
+            var microBatches: [(pixels: Tensor, ids: [[Int]])] = []
+            for part in 0 ..< options.accumulate {
+                let first = (index * options.accumulate + part) * options.batchSize
+                let batch = try inputs(shuffled[first ..< first + options.batchSize].map { records[$0] }, onSkip: onSkip)
+                if batch.ids.count >= 2 { microBatches.append(batch) }
+            }
+            position.steps += 1
+            guard !microBatches.isEmpty else { continue }
+            let step = try trainer.step(microBatches: microBatches)
+            let images = microBatches.reduce(0) { $0 + $1.ids.count }
+            let rate = Double(images) / max(Date().timeIntervalSince(started), 1e-9)
+            lastLoss = step.loss
+            curve.append((position.steps, Double(step.loss)))
+            try metrics.append(step: position.steps, epoch: epoch, loss: step.loss, learningRate: step.learningRate,
+                               gradientNorm: step.gradientNorm, imagesPerSecond: rate)
+            progress(Progress(step: position.steps, totalSteps: totalSteps, epoch: epoch, loss: step.loss,
+                              learningRate: step.learningRate, gradientNorm: step.gradientNorm, imagesPerSecond: rate))
+            if let every = options.saveEvery, position.steps % every == 0, position.steps < end { try save() }
+        }
+        try save()
+        if !curve.isEmpty { try LossCurve().write(curve, to: (output as NSString).appendingPathComponent("loss.png")) }
+        return lastLoss
+    }
+
+    /// Writes the model folder and the training state into the output folder.
+    public func save() throws {
+        try trainer.saveModel(to: output, source: source)
+        try trainer.saveState(to: output, position: position)
+    }
+
+    /// Pixels and token ids of a batch; a record whose image cannot be decoded or whose
+    /// caption cannot be tokenized is reported and left out.
+    private func inputs(_ batch: [DatasetRecord], onSkip: (DatasetFailure) -> Void) throws -> (pixels: Tensor, ids: [[Int]]) {
+        var images: [RGBImage] = [], ids: [[Int]] = []
+        let context = trainer.model.text.config.maxPositions
+        for record in batch {
+            do {
+                let image: RGBImage
+                switch record.image {
+                case .file(let path): image = try PixelBatch.decodeFile(path)
+                case .memory(let name, let bytes): image = try ImageDecoder.decode(data: bytes, name: name)
+                }
+                let tokens = try tokenizer.tokenize(record.text ?? "", contextLength: context, truncate: true)
+                images.append(image)
+                ids.append(tokens)
+            } catch {
+                onSkip(DatasetFailure(key: record.key, source: record.source, reason: "\(error)"))
+            }
+        }
+        guard images.count >= 2 else { return (Tensor(zeros: [0]), ids) }
+        let side = trainer.model.image.imageSize
+        return (try PixelBatch(images: images, preprocessor: preprocessor, size: side).pixels, ids)
+    }
+}

@@ -1,0 +1,94 @@
+import ArgumentParser
+import Foundation
+import Glimpse
+
+/// `glimpse train`: fine-tuning, one subcommand per model family.
+struct TrainCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train",
+        abstract: "Fine-tune a model on image–text pairs.",
+        subcommands: [TrainCLIPCommand.self, TrainShapesCommand.self]
+    )
+}
+
+/// `glimpse train clip`: a thin front end to `CLIPFineTuning`.
+struct TrainCLIPCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "clip",
+        abstract: "Fine-tune a CLIP model with its contrastive loss.",
+        discussion: "Reads image–text pairs from JSON Lines / CSV / TSV manifests, folders or WebDataset shards, shuffles them with --seed each epoch, and trains with AdamW under a cosine schedule with warm-up. Writes metrics.jsonl (one object per step), loss.png, and the model in the Hugging Face layout (model.safetensors, config.json, tokenizer and preprocessor files) plus training_state.safetensors into --out; --resume DIR continues such a folder's run bit-identically."
+    )
+
+    @OptionGroup var options: ModelOptions
+
+    @Option(name: .long, parsing: .upToNextOption, help: "Training data: manifests (.jsonl, .csv, .tsv), folders or WebDataset shards (.tar).")
+    var data: [String] = []
+
+    @Option(help: "Output folder (created).")
+    var out: String
+
+    @Option(parsing: .unconditional, help: "Passes over the data.") var epochs = 1
+    @Option(parsing: .unconditional, help: "Peak learning rate.") var lr: Float = 1e-5
+    @Option(name: .customLong("weight-decay"), parsing: .unconditional, help: "AdamW's decoupled weight decay (matrices only).") var weightDecay: Float = 0.1
+    @Option(parsing: .unconditional, help: "Linear warm-up steps before the cosine decay.") var warmup = 0
+    @Option(name: .customLong("max-grad-norm"), parsing: .unconditional, help: "Clip the global gradient norm to this (0: no clipping).") var maxGradNorm: Float = 1
+    @Option(help: "Parameters kept fixed: none, text, vision or towers (only the projections and the temperature train).")
+    var freeze: String = "none"
+    @Option(name: .customLong("train-only"), help: "'projections': the same as --freeze towers.") var trainOnly: String?
+    @Option(parsing: .unconditional, help: "Seed of the data order.") var seed: UInt64 = 0
+    @Option(parsing: .unconditional, help: "Batches per optimizer step (gradient accumulation): each batch is its own contrastive batch and the step follows the mean of their gradients.") var accumulate = 1
+    @Option(name: .customLong("save-every"), parsing: .unconditional, help: "Also save the checkpoint every N steps.") var saveEvery: Int?
+    @Option(help: "A folder an earlier run wrote (with training_state.safetensors): continue its run.") var resume: String?
+
+    func validate() throws {
+        guard !data.isEmpty else { throw ValidationError("nothing to train on: give --data PATH...") }
+        guard !out.isEmpty else { throw ValidationError("--out is empty: give an output folder") }
+        guard options.batchSize >= 2 else {
+            throw ValidationError("--batch-size \(options.batchSize): the contrastive loss needs at least 2 pairs a batch (each pair's negatives are the others)")
+        }
+        try Check.range(epochs, "--epochs", 1 ... 1_000_000)
+        try Check.range(warmup, "--warmup", 0 ... Int(Int32.max))
+        try Check.range(accumulate, "--accumulate", 1 ... Limits.batchSize)
+        try Check.range(saveEvery, "--save-every", 1 ... Int(Int32.max))
+        guard lr.isFinite, lr >= 0, lr <= 1 else { throw ValidationError("--lr \(lr): expected a learning rate in 0...1") }
+        guard weightDecay.isFinite, weightDecay >= 0, weightDecay <= 1 else { throw ValidationError("--weight-decay \(weightDecay): expected 0...1") }
+        guard maxGradNorm.isFinite, maxGradNorm >= 0 else { throw ValidationError("--max-grad-norm \(maxGradNorm): expected a finite value ≥ 0") }
+        guard CLIPFineTuning.Freeze(rawValue: freeze) != nil else {
+            throw ValidationError("--freeze '\(freeze)': expected one of \(CLIPFineTuning.Freeze.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        if let trainOnly, trainOnly != "projections" { throw ValidationError("--train-only '\(trainOnly)': only 'projections' is known") }
+        if trainOnly != nil, freeze != "none" { throw ValidationError("--train-only projections and --freeze \(freeze) contradict each other; give one") }
+    }
+
+    func run() throws {
+        options.apply()
+        let checkpoint = try options.checkpoint()
+        var settings = CLIPFineTuning.Options()
+        settings.epochs = epochs
+        settings.batchSize = options.batchSize
+        settings.learningRate = lr
+        settings.weightDecay = weightDecay
+        settings.warmupSteps = warmup
+        settings.maxGradientNorm = maxGradNorm > 0 ? maxGradNorm : nil
+        settings.freeze = trainOnly != nil ? .towers : CLIPFineTuning.Freeze(rawValue: freeze) ?? .none
+        settings.seed = seed
+        settings.saveEvery = saveEvery
+        settings.accumulate = accumulate
+        let stderr = FileHandle.standardError
+        func say(_ line: String) { stderr.write(Data((line + "\n").utf8)) }
+        var skipped = 0
+        let report: (DatasetFailure) -> Void = { skipped += 1; say("glimpse: skipped \($0)") }
+        let tuning = try CLIPFineTuning(model: checkpoint, data: data, output: out, options: settings,
+                                        resume: try resume.map { try Checkpoint(folder: $0) }, onSkip: report)
+        if !options.quiet {
+            say("training on \(tuning.records.count) pairs: \(tuning.totalSteps) steps of \(settings.batchSize), \(tuning.trainer.trained.count) parameter tensors trained")
+        }
+        try tuning.run(onSkip: report) { p in
+            guard !options.quiet else { return }
+            say(String(format: "step %d/%d  epoch %d  loss %.4f  lr %.3e  %.1f images/s", p.step, p.totalSteps, p.epoch + 1,
+                       p.loss, p.learningRate, p.imagesPerSecond))
+        }
+        if !options.quiet { say("saved \(out) (model.safetensors, config.json, metrics.jsonl, loss.png)") }
+        if skipped > 0 { throw ExitCode(1) }
+    }
+}
