@@ -1,56 +1,10 @@
 import Foundation
+import Glimpse
 
-/// A JSON value with ordered keys and shortest round-trip float formatting (Float's own
-/// description), so embeddings print as they are stored, not widened to Double digits.
-indirect enum JSON {
-    case string(String), int(Int), float(Float), double(Double), bool(Bool), null
-    case floats([Float])
-    case array([JSON])
-    case object([(String, JSON)])
+/// The CLI's JSON values are the library's (ordered keys, shortest round-trip floats).
+typealias JSON = BulkJSON
 
-    func write(into out: inout String) {
-        switch self {
-        case .string(let s): JSON.quote(s, into: &out)
-        case .int(let i): out += String(i)
-        case .float(let f): out += f.isFinite ? "\(f)" : "null"
-        case .double(let d): out += d.isFinite ? "\(d)" : "null"
-        case .bool(let b): out += b ? "true" : "false"
-        case .null: out += "null"
-        case .floats(let values):
-            out += "["
-            for (i, v) in values.enumerated() { if i > 0 { out += "," }; out += v.isFinite ? "\(v)" : "null" }
-            out += "]"
-        case .array(let items):
-            out += "["
-            for (i, item) in items.enumerated() { if i > 0 { out += "," }; item.write(into: &out) }
-            out += "]"
-        case .object(let pairs):
-            out += "{"
-            for (i, (key, value)) in pairs.enumerated() {
-                if i > 0 { out += "," }
-                JSON.quote(key, into: &out); out += ":"; value.write(into: &out)
-            }
-            out += "}"
-        }
-    }
-
-    static func quote(_ s: String, into out: inout String) {
-        out += "\""
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20:
-                out += "\\u" + String(repeating: "0", count: 4 - String(scalar.value, radix: 16).count) + String(scalar.value, radix: 16)
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        out += "\""
-    }
-
+extension BulkJSON {
     /// Short human form for table cells.
     var cell: String {
         switch self {

@@ -1,4 +1,5 @@
-"""The Spark local-mode test of examples/spark/glimpse_spark.py: builds a small dataset from
+"""The Spark local-mode test of examples/spark/glimpse_spark.py, for bulk embedding and for
+CapFilt: builds a small dataset from
 Tests/Fixtures/images (two JSON Lines manifests with a bad line, a missing file and a garbage
 image; two WebDataset shards, one cut in the middle of a member), runs a single-process
 `glimpse embed` as the reference, then the Spark job in both modes, and checks that the union
@@ -96,14 +97,83 @@ def read_folder(folder):
     return rows, errors
 
 
-def spark(args, extra):
+def spark(args, extra, job=None):
+    """Runs the example; `job` is (subcommand arguments) for embed by default, or a capfilt job."""
     env = dict(os.environ, PYSPARK_PYTHON=sys.executable, PYSPARK_DRIVER_PYTHON=sys.executable)
-    done = subprocess.run([sys.executable, EXAMPLE, "--glimpse", args.glimpse, "--model", args.model,
-                           "--job-args", "--kind both " + BATCH, "--master", "local[%d]" % args.partitions] + extra,
+    job = job or ["--model", args.model, "--job-args", "--kind both " + BATCH]
+    done = subprocess.run([sys.executable, EXAMPLE, "--glimpse", args.glimpse, *job, "--master", "local[%d]" % args.partitions] + extra,
                           env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     if done.returncode != 0:
         sys.stderr.write(done.stderr[-4000:])
     return done
+
+
+def read_capfilt(folder):
+    """CapFilt records of an output folder (all chunks), and its errors."""
+    records = []
+    chunks = os.path.join(folder, "capfilt")
+    for name in sorted(os.listdir(chunks)) if os.path.isdir(chunks) else []:
+        if name.endswith(".jsonl"):
+            with open(os.path.join(chunks, name)) as f:
+                records += [json.loads(line) for line in f if line.strip()]
+    errors = []
+    if os.path.exists(os.path.join(folder, "errors.jsonl")):
+        with open(os.path.join(folder, "errors.jsonl")) as f:
+            errors = [json.loads(line) for line in f]
+    return records, errors
+
+
+def verdicts(record):
+    """What CapFilt decided for one image: every candidate with its scores and verdict."""
+    return json.dumps([(c["text"], c["source"], c["itm"], c["itc"], c["kept"]) for c in record["candidates"]])
+
+
+def check_capfilt(args, root, manifests, inputs):
+    """CapFilt over Spark in both modes equals a single-process capfilt run, record for record."""
+    fixtures = os.path.join(ROOT, "Tests", "Fixtures")
+    job_args = ["--captioner", os.path.join(fixtures, "blip-caption-tiny"), "--filter", os.path.join(fixtures, "blip-itm-tiny"),
+                "--captions-per-image", "2", "--max-length", "12"] + BATCH.split()
+    reference = os.path.join(root, "capfilt-reference")
+    single = subprocess.run([args.glimpse, "capfilt", *job_args, "--quiet", "--out", reference] + inputs,
+                            stderr=subprocess.PIPE, text=True)
+    check("capfilt: single-process run", single.returncode == 0, single.stderr[-2000:])
+    ref, ref_errors = read_capfilt(reference)
+    by_key = {r["key"]: verdicts(r) for r in ref}
+    check("capfilt: reference has every good record", len(ref) == 2 * 18 + 6 + 5, "%d records" % len(ref))
+    job = ["--job", "capfilt", "--job-args", " ".join(job_args)]
+
+    out = os.path.join(root, "capfilt-shard")
+    done = spark(args, ["--mode", "shard", "--partitions", str(args.partitions), "--out", out] + inputs, job)
+    check("capfilt: spark shard mode runs", done.returncode == 0)
+    records, errors = [], []
+    for i in range(args.partitions):
+        r, e = read_capfilt(os.path.join(out, "shard-%d" % i))
+        records += r
+        errors += e
+    keys = [r["key"] for r in records]
+    check("capfilt shard mode: no record duplicated", len(keys) == len(set(keys)))
+    check("capfilt shard mode: same records", set(keys) == set(by_key), "%d vs %d" % (len(keys), len(by_key)))
+    check("capfilt shard mode: same captions, scores and verdicts", all(by_key.get(r["key"]) == verdicts(r) for r in records))
+    check("capfilt shard mode: each error once", sorted(json.dumps(e, sort_keys=True) for e in errors)
+          == sorted(json.dumps(e, sort_keys=True) for e in ref_errors))
+
+    # Pipe mode: captions are seeded by the image-text pair, not the key, so streamed records
+    # get the same captions as the single run; matched by the manifests' "id".
+    out = os.path.join(root, "capfilt-pipe")
+    done = spark(args, ["--mode", "pipe", "--partitions", str(args.partitions), "--out", out] + manifests, job)
+    check("capfilt: spark pipe mode runs", done.returncode == 0)
+    lines = []
+    pipe = os.path.join(out, "pipe")
+    for part in sorted(os.listdir(pipe)) if os.path.isdir(pipe) else []:
+        if part.startswith("part-"):
+            with open(os.path.join(pipe, part)) as f:
+                lines += [json.loads(line) for line in f if line.strip()]
+    good = [l for l in lines if "error" not in l]
+    ref_by_id = {r["metadata"]["id"]: verdicts(r) for r in ref if isinstance(r.get("metadata"), dict) and "id" in r["metadata"]}
+    ids = [l["metadata"]["id"] for l in good]
+    check("capfilt pipe mode: no record duplicated", len(ids) == len(set(ids)))
+    check("capfilt pipe mode: same records", set(ids) == set(ref_by_id), "%d vs %d" % (len(ids), len(ref_by_id)))
+    check("capfilt pipe mode: same captions, scores and verdicts", all(ref_by_id.get(l["metadata"]["id"]) == verdicts(l) for l in good))
 
 
 def main():
@@ -164,6 +234,7 @@ def main():
         manifest_errors = sorted(e["reason"] for e in ref_errors if not e["key"].split(":")[0].endswith(".tar"))
         check("pipe mode: each error once", sorted(l["error"] for l in failed) == manifest_errors,
               "%s vs %s" % (sorted(l["error"] for l in failed), manifest_errors))
+        check_capfilt(args, root, manifests, inputs)
     finally:
         shutil.rmtree(root, ignore_errors=True)
     print("%d passed, %d failed" % (results["passed"], results["failed"]))

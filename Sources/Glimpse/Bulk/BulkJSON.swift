@@ -1,10 +1,10 @@
 import Foundation
 
-/// The JSON values bulk outputs are made of (errors, metadata, journal and streamed lines),
-/// written with keys in the given order and floats in their shortest round-trip form, so an
-/// embedding printed here parses back to the very same `Float`s.
+/// The JSON values Glimpse writes (the CLI's JSON Lines, bulk outputs' errors, metadata,
+/// journal and streamed lines), with keys in the given order and floats in their shortest
+/// round-trip form, so an embedding printed here parses back to the very same `Float`s.
 public indirect enum BulkJSON: Sendable {
-    case string(String), int(Int), double(Double), bool(Bool), null
+    case string(String), int(Int), float(Float), double(Double), bool(Bool), null
     case floats([Float])
     case array([BulkJSON])
     case object([(String, BulkJSON)])
@@ -22,6 +22,7 @@ public indirect enum BulkJSON: Sendable {
         switch self {
         case .string(let s): Self.quote(s, into: &out)
         case .int(let i): out += String(i)
+        case .float(let f): out += f.isFinite ? "\(f)" : "null"
         case .double(let d): out += d.isFinite ? "\(d)" : "null"
         case .bool(let b): out += b ? "true" : "false"
         case .null: out += "null"
@@ -48,7 +49,7 @@ public indirect enum BulkJSON: Sendable {
         }
     }
 
-    static func quote(_ s: String, into out: inout String) {
+    public static func quote(_ s: String, into out: inout String) {
         out += "\""
         for scalar in s.unicodeScalars {
             switch scalar {
