@@ -118,4 +118,13 @@ final class SyntheticShapesTests: XCTestCase {
         tiny.width = 10
         XCTAssertThrowsError(try tiny.render([(0, 1)]))
     }
+
+    func testAxisLabelsTellTicksApart() {
+        // A loss that moved from 3.95 to 3.98: two decimals would print 3.97 twice.
+        let spacing = 0.0075
+        let labels = (0 ... 4).map { LossCurve.format(3.95 + Double($0) * spacing, spacing: spacing) }
+        XCTAssertEqual(Set(labels).count, 5, "\(labels)")
+        XCTAssertEqual(LossCurve.format(2.5, spacing: 0.5), "2.50")
+        XCTAssertEqual(LossCurve.format(250_000, spacing: 1000), "2.50e+05")
+    }
 }

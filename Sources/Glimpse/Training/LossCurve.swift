@@ -50,19 +50,22 @@ public struct LossCurve: Sendable {
         image.fill(x0: 0, y0: 0, x1: width, y1: height, color: .white)
         let axis = RGBColor(40, 40, 40), grid = RGBColor(228, 228, 228)
         let (left, bottom) = (margins.left, height - margins.bottom)
-        // Grid, ticks and labels: five divisions a side.
+        // Grid, ticks and labels: five divisions a side, labels with as many decimals as the
+        // spacing needs to tell them apart, and each whole step labelled once.
+        let spacing = (scale.values.upperBound - scale.values.lowerBound) / 4
+        var labelledSteps = Set<Int>()
         for i in 0 ... 4 {
-            let value = scale.values.lowerBound + Double(i) / 4 * (scale.values.upperBound - scale.values.lowerBound)
+            let value = scale.values.lowerBound + Double(i) * spacing
             let y = pixel(step: scale.steps.lowerBound, value: value, scale: scale).y
             image.fill(x0: left, y0: y, x1: width - margins.right, y1: y + 1, color: grid)
-            let label = Self.format(value)
+            let label = Self.format(value, spacing: spacing)
             let size = RGBImage.textSize(label, scale: 1)
             image.drawText(label, x: left - 6 - size.width, y: y - size.height / 2, color: axis)
-            let step = scale.steps.lowerBound + Double(i) / 4 * (scale.steps.upperBound - scale.steps.lowerBound)
-            let x = pixel(step: step, value: scale.values.lowerBound, scale: scale).x
+            let step = Int((scale.steps.lowerBound + Double(i) / 4 * (scale.steps.upperBound - scale.steps.lowerBound)).rounded())
+            guard labelledSteps.insert(step).inserted else { continue }
+            let x = pixel(step: Double(step), value: scale.values.lowerBound, scale: scale).x
             image.fill(x0: x, y0: bottom, x1: x + 1, y1: bottom + 4, color: axis)
-            let stepLabel = String(Int(step.rounded()))
-            image.drawText(stepLabel, x: x - RGBImage.textSize(stepLabel, scale: 1).width / 2, y: bottom + 7, color: axis)
+            image.drawText(String(step), x: x - RGBImage.textSize(String(step), scale: 1).width / 2, y: bottom + 7, color: axis)
         }
         image.fill(x0: left, y0: margins.top, x1: left + 1, y1: bottom + 1, color: axis)
         image.fill(x0: left, y0: bottom, x1: width - margins.right, y1: bottom + 1, color: axis)
@@ -104,10 +107,11 @@ public struct LossCurve: Sendable {
         }
     }
 
-    /// Axis labels: three significant digits, no exponent for ordinary losses.
-    static func format(_ value: Double) -> String {
+    /// An axis label: enough decimals to tell labels `spacing` apart, no exponent for ordinary losses.
+    static func format(_ value: Double, spacing: Double) -> String {
         let magnitude = abs(value)
-        if magnitude >= 1000 || (magnitude < 0.01 && magnitude > 0) { return String(format: "%.2e", value) }
-        return String(format: magnitude >= 100 ? "%.0f" : magnitude >= 10 ? "%.1f" : "%.2f", value)
+        if magnitude >= 100_000 || (magnitude < 1e-4 && magnitude > 0) { return String(format: "%.2e", value) }
+        let decimals = spacing > 0 ? max(0, min(6, Int((-log10(spacing)).rounded(.up)) + 1)) : 2
+        return String(format: "%.\(decimals)f", value)
     }
 }
