@@ -74,6 +74,12 @@ public final class ModelService: Sendable {
         }
     }
 
+    /// Runs one text through the text tower before the first request: the tokenizer's Unicode
+    /// and entity tables are built on first use, and the first user should not wait for them.
+    public func warmUp() throws {
+        if let clip { _ = try clip.embed(texts: ["a photo"]) }
+    }
+
     public func stop() {
         imageEmbeddings?.stop(); textEmbeddings?.stop(); captions?.stop(); detections?.stop()
     }

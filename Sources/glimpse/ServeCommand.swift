@@ -80,6 +80,7 @@ struct ServeCommand: ParsableCommand {
         }
         let service = ModelService(clip: clip, captioner: captioner, detector: detector, names: names,
                                    batchSize: configuration.batchSize, capacity: configuration.queueCapacity)
+        try service.warmUp()
         let router = GlimpseServer.router(service: service, library: library, configuration: configuration)
         let app = GlimpseServer.application(router: router,
                                             configuration: configuration) { port in

@@ -31,16 +31,24 @@ def rss_mb(pid):
 
 
 def seconds(text):
-    value, unit = re.match(r"([\d.]+)(us|ms|s)", text).groups()
-    return float(value) * {"us": 1e-6, "ms": 1e-3, "s": 1}[unit]
+    """wrk's time format: a number and one of us, ms, s, m, h."""
+    value, unit = re.fullmatch(r"([\d.]+)(us|ms|s|m|h)", text).groups()
+    return float(value) * {"us": 1e-6, "ms": 1e-3, "s": 1, "m": 60, "h": 3600}[unit]
+
+
+def percentile(out, share):
+    """One line of wrk's 'Latency Distribution' block, e.g. '     99%  389.59ms'."""
+    match = re.search(rf"^\s*{share}%\s+([\d.]+(?:us|ms|s|m|h))\s*$", out, re.M)
+    if not match:
+        raise SystemExit(f"load test: no {share}% latency in wrk's output:\n{out}")
+    return seconds(match.group(1))
 
 
 def wrk(url, connections, duration):
     out = subprocess.run(["wrk", "-t", "1" if connections == 1 else "2", "-c", str(connections), "-d", f"{duration}s",
                           "--latency", "--timeout", "10s", url], capture_output=True, text=True, timeout=duration + 60).stdout
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
-    p50 = seconds(re.search(r"50%\s+(\S+)", out).group(1))
-    p99 = seconds(re.search(r"99%\s+(\S+)", out).group(1))
+    p50, p99 = percentile(out, 50), percentile(out, 99)
     errors = "Socket errors" in out or "Non-2xx" in out
     return rate, p50, p99, errors, out
 
