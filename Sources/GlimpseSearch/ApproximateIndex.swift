@@ -33,7 +33,27 @@ public final class ApproximateIndex: @unchecked Sendable {
         handle = out
     }
 
+    /// Loads an index written by `save(to:)`; its rows must be the snapshot's files.
+    init(loading path: String, snapshot: LibrarySnapshot, description: String) throws {
+        self.snapshot = snapshot
+        self.description = description
+        var out: OpaquePointer?
+        try Self.check("reading \(path)") { gl_ann_load(path, &out, $0, $1) }
+        guard let out else { throw GlimpseError.invalidFile(path: path, reason: "holds no FAISS index") }
+        guard gl_ann_count(out) == Int64(snapshot.files.count), Int(gl_ann_dimension(out)) == snapshot.model.dimension else {
+            let found = "\(gl_ann_count(out)) rows of \(gl_ann_dimension(out))"
+            gl_ann_free(out)
+            throw GlimpseError.invalidFile(path: path, reason: "holds \(found), not the library's \(snapshot.files.count) of \(snapshot.model.dimension)")
+        }
+        handle = out
+    }
+
     deinit { gl_ann_free(handle) }
+
+    /// Writes the index to `path` (FAISS's own format).
+    public func save(to path: String) throws {
+        try Self.check("writing \(path)") { gl_ann_save(handle, path, $0, $1) }
+    }
 
     /// Sets a search parameter: `efSearch` (HNSW) or `nprobe` (IVF); more is slower and closer.
     public func set(_ name: String, _ value: Double) throws {

@@ -9,6 +9,9 @@ public final class PhotoLibrary: Sendable {
 
     public static let catalogueName = "catalogue.sqlite"
     public static let embeddingsName = "embeddings.f32"
+    /// The approximate index, and the stamp naming the rows it was built from (see `ApproximateIndexFile`).
+    public static let approximateIndexName = "approximate.faiss"
+    public static let approximateStampName = "approximate.json"
 
     /// Opens the library in `folder`; with `create`, a missing folder or catalogue is made.
     public init(folder: String, create: Bool = false) throws {

@@ -10,21 +10,21 @@ public final class LibraryService: @unchecked Sendable {
     public let library: PhotoLibrary
     let queue: BatchQueue<SearchQuery, [SearchHit]>
     private let lock = NSLock()
-    private var current: (snapshot: LibrarySnapshot, stamp: [Int64])
+    private var loaded: (search: LibrarySearch, stamp: [Int64])
 
     /// Thumbnails' longer side in pixels.
     public static let thumbnailSide = 256
 
     public init(library: PhotoLibrary, batchSize: Int, capacity: Int) throws {
         self.library = library
-        current = (try library.snapshot(), Self.stamp(library))
+        loaded = (try LibrarySearch(library: library, snapshot: library.snapshot()), Self.stamp(library))
         let holder = Holder()
         queue = BatchQueue(name: "search", batchSize: batchSize, capacity: capacity) { queries in
             guard let service = holder.service else { return queries.map { _ in .failure(GlimpseError.invalidArgument("the library is closed")) } }
             do {
-                let snapshot = try service.snapshot()
+                let search = try service.current()
                 // One product for the batch; a query that fails (an unknown id) is run alone to find which.
-                return ModelService.eachOrAlone(queries) { try snapshot.search($0, clip: nil) }
+                return ModelService.eachOrAlone(queries) { try search.search($0, clip: nil) }
             } catch {
                 return queries.map { _ in .failure(error) }
             }
@@ -35,19 +35,24 @@ public final class LibraryService: @unchecked Sendable {
     /// Breaks the init-time cycle between the queue's closure and the service.
     private final class Holder: @unchecked Sendable { weak var service: LibraryService? }
 
-    /// The snapshot, taken again if the catalogue or the embeddings changed on disk.
-    public func snapshot() throws -> LibrarySnapshot {
+    /// The snapshot (with the approximate index, where the library keeps a current one),
+    /// taken again if the catalogue, the embeddings or the approximate index changed on disk.
+    public func current() throws -> LibrarySearch {
         let stamp = Self.stamp(library)
         lock.lock()
         defer { lock.unlock() }
-        if stamp != current.stamp { current = (try library.snapshot(), stamp) }
-        return current.snapshot
+        if stamp != loaded.stamp { loaded = (try LibrarySearch(library: library, snapshot: library.snapshot()), stamp) }
+        return loaded.search
     }
 
-    /// Modification times and sizes of the catalogue (and its write-ahead log) and embeddings.
+    public func snapshot() throws -> LibrarySnapshot { try current().snapshot }
+
+    /// Modification times and sizes of the catalogue (and its write-ahead log), the
+    /// embeddings and the approximate index's stamp.
     static func stamp(_ library: PhotoLibrary) -> [Int64] {
         let catalogue = (library.folder as NSString).appendingPathComponent(PhotoLibrary.catalogueName)
-        return [catalogue, catalogue + "-wal", library.embeddingsPath].flatMap { path -> [Int64] in
+        let approximate = (library.folder as NSString).appendingPathComponent(PhotoLibrary.approximateStampName)
+        return [catalogue, catalogue + "-wal", library.embeddingsPath, approximate].flatMap { path -> [Int64] in
             var info = stat()
             guard stat(path, &info) == 0 else { return [0, 0] }
             return [Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec), Int64(info.st_size)]

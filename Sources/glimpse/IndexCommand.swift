@@ -31,6 +31,9 @@ struct IndexCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: "Worker threads, 1 to \(Limits.threads) (default: GLIMPSE_NUM_THREADS, else all cores).")
     var threads: Int?
 
+    @Option(help: "Keep an approximate (FAISS) index for search: auto (from \(ApproximatePolicy.threshold) photos on), always or never.")
+    var approximate: ApproximatePolicy = .auto
+
     func validate() throws {
         guard !folders.isEmpty else { throw ValidationError("no folders to index: give one or more folders after the options") }
         guard !model.isEmpty else { throw ValidationError("--model is empty: give a model folder or a Hub id") }
@@ -48,6 +51,9 @@ struct IndexCommand: ParsableCommand {
         let bar = IndexProgressLine(quiet: quiet)
         let summary = try indexer.index(folders: folders) { bar.update($0) }
         bar.finish()
+        let kept = try LibrarySearch.refresh(library: library, snapshot: library.snapshot(), policy: approximate) { description in
+            if !quiet { FileHandle.standardError.write(Data("glimpse: building the approximate index (\(description))\n".utf8)) }
+        }
         for (folder, reason) in summary.skippedFolders where !quiet {
             FileHandle.standardError.write(Data("glimpse: warning: \(folder) \(reason)\n".utf8))
         }
@@ -59,7 +65,8 @@ struct IndexCommand: ParsableCommand {
         output.emit([("photos", .int(summary.photos)), ("embedded", .int(summary.embedded)), ("unchanged", .int(summary.unchanged)),
                      ("moved", .int(summary.moved)), ("copied", .int(summary.copied)), ("touched", .int(summary.touched)),
                      ("removed", .int(summary.removed)), ("failed", .int(summary.failed)), ("failed_before", .int(summary.failedBefore)),
-                     ("other_files", .int(summary.otherFiles)), ("repaired", .int(summary.repaired)), ("library", .string(library.folder))])
+                     ("other_files", .int(summary.otherFiles)), ("repaired", .int(summary.repaired)), ("library", .string(library.folder)),
+                     ("approximate_index", kept.map { .string($0) } ?? .null)])
         output.finish()
         if summary.failed > 0 {
             FileHandle.standardError.write(Data("glimpse: error: \(summary.failed) files failed and were recorded; the others were indexed\n".utf8))
@@ -67,6 +74,8 @@ struct IndexCommand: ParsableCommand {
         }
     }
 }
+
+extension ApproximatePolicy: ExpressibleByArgument {}
 
 /// "embedding 120/200 files, 35.2 files/s, 2 s left" on standard error: redrawn in place on
 /// a terminal, a line every few seconds elsewhere.

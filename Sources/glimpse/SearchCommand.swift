@@ -7,7 +7,7 @@ struct SearchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "search",
         abstract: "Search a photo library by text and/or by an example image.",
-        discussion: "Ranks the library's photos by cosine similarity to the query: the weighted sum of the normalised text and image embeddings, minus the --negative texts, normalised. Exact: one matrix product over the memory-mapped embeddings. One object per result, best first: {\"rank\", \"score\", \"path\", \"id\", \"width\", \"height\", \"taken\"}."
+        discussion: "Ranks the library's photos by cosine similarity to the query: the weighted sum of the normalised text and image embeddings, minus the --negative texts, normalised. Exact: one matrix product over the memory-mapped embeddings; approximate through the library's FAISS index where glimpse index keeps one that is up to date (--exact to bypass it). One object per result, best first: {\"rank\", \"score\", \"path\", \"id\", \"width\", \"height\", \"taken\"}."
     )
 
     @Argument(help: "Text to search for.")
@@ -40,6 +40,9 @@ struct SearchCommand: ParsableCommand {
     @Option(name: .shortAndLong, help: "The model for the query (default: the library's own); must be the library's model.")
     var model: String?
 
+    @Flag(help: "Exact search even where the library keeps an approximate index (see glimpse index --approximate).")
+    var exact = false
+
     @Option(help: "Output format: jsonl or table.")
     var format: OutputFormat = .jsonl
 
@@ -68,7 +71,7 @@ struct SearchCommand: ParsableCommand {
         let query = SearchQuery(text: text, image: image, textWeight: textWeight, imageWeight: imageWeight,
                                 negatives: negative, negativeWeight: negativeWeight, top: top,
                                 under: under.map { URL(fileURLWithPath: $0).standardizedFileURL.path })
-        let hits = try snapshot.search([query], clip: clip)[0]
+        let hits = try LibrarySearch(library: library, snapshot: snapshot, exact: exact).search([query], clip: clip)[0]
         var output = Output(format: format, columns: ["rank", "score", "path", "width", "height", "taken"])
         for (rank, hit) in hits.enumerated() {
             output.emit([("rank", .int(rank + 1)), ("score", .float(hit.score)), ("path", .string(hit.file.fullPath)),

@@ -57,6 +57,21 @@ final class ApproximateSearchTests: XCTestCase {
         XCTAssertTrue(under.isEmpty)
     }
 
+    /// The index `glimpse index` builds for a large library (IVF, √n lists) keeps recall@10
+    /// at 0.95 or more with its own search parameter.
+    func testLargeLibraryRecipeRecall() throws {
+        let (snapshot, queries) = try syntheticSnapshot(count: 60_000, dimension: 48, clusters: 300, seed: 5)
+        let recipe = ApproximateIndexFile.recipe(count: snapshot.files.count)
+        XCTAssertEqual(recipe.description, "IVF256,Flat")
+        let index = try ApproximateIndex(snapshot: snapshot, description: recipe.description)
+        try index.set(recipe.parameter, recipe.value)
+        let recall = try index.recall(at: 10, queries: queries)
+        print("\(recipe.description), \(recipe.parameter) \(recipe.value): recall@10 = \(recall)")
+        XCTAssertGreaterThanOrEqual(recall, 0.95)
+        XCTAssertEqual(ApproximateIndexFile.recipe(count: 1_000_000).description, "IVF1024,Flat")
+        XCTAssertEqual(ApproximateIndexFile.recipe(count: 10_000).description, "HNSW32,Flat")
+    }
+
     func testBadFactoryStringIsAnError() throws {
         let (snapshot, _) = try syntheticSnapshot(count: 10, dimension: 8, clusters: 2, seed: 1)
         XCTAssertThrowsError(try ApproximateIndex(snapshot: snapshot, description: "NoSuchIndex99")) { error in
