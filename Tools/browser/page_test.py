@@ -13,10 +13,13 @@ Builds a small photo library from Tests/Fixtures/images with the tiny test CLIP,
 Screenshots of each step go to --screenshots. Prints 'N passed, N failed'; exits 1 on failure.
 Needs Debian's chromium and the websocket-client package.
 """
-import argparse, base64, json, os, shutil, signal, socket, subprocess, sys, tempfile, time
+import argparse, base64, json, os, shutil, subprocess, sys, tempfile, time
 from pathlib import Path
 
 import websocket
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "server"))
+from serving import Server  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "Tests" / "Fixtures"
@@ -85,12 +88,6 @@ def _get(url):
         return reply.read().decode()
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def cli_paths(glimpse, *arguments):
     out = subprocess.run([glimpse, "search", *arguments, "--format", "jsonl"], check=True, capture_output=True, text=True).stdout
     return [json.loads(line)["path"] for line in out.splitlines() if line.startswith("{")]
@@ -116,15 +113,8 @@ def main():
                 shutil.copy(FIXTURES / "images" / name, photos / ("a" if i % 2 else "b") / name)
         library = work / "library"
         subprocess.run([a.glimpse, "index", "--model", MODEL, "--db", library, photos, "--quiet"], check=True)
-        port = free_port()
-        server = subprocess.Popen([a.glimpse, "serve", "--model", MODEL, "--db", library, "--port", str(port)],
-                                  stderr=subprocess.PIPE, text=True)
-        for _ in range(300):
-            try:
-                _get(f"http://127.0.0.1:{port}/api/health")
-                break
-            except OSError:
-                time.sleep(0.1)
+        server = Server(a.glimpse, MODEL, library)
+        port = server.port
         browser = Browser(work / "profile")
         browser.call("Page.navigate", url=f"http://127.0.0.1:{port}/")
         browser.wait_for("document.readyState === 'complete' && !!document.getElementById('q')")
@@ -190,11 +180,7 @@ def main():
         if browser:
             browser.close()
         if server:
-            server.send_signal(signal.SIGINT)
-            try:
-                server.wait(10)
-            except subprocess.TimeoutExpired:
-                server.kill()
+            server.stop()
         shutil.rmtree(work, ignore_errors=True)
     print(f"{passed} passed, {failed} failed")
     sys.exit(1 if failed else 0)

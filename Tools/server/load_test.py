@@ -10,17 +10,13 @@ the server's memory flat (resident size after the last run within 10 % + 20 MB o
 after the first). Prints a Markdown table (requests/s, p50, p99) and 'N passed, N failed'.
 Only 127.0.0.1 is ever contacted; every run is bounded in time.
 """
-import argparse, os, re, shutil, signal, socket, subprocess, sys, tempfile, time, urllib.request
+import argparse, os, re, shutil, subprocess, sys, tempfile
 from pathlib import Path
+
+from serving import Server
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "Tests" / "Fixtures"
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def rss_mb(pid):
@@ -73,16 +69,8 @@ def main():
                 shutil.copy(FIXTURES / "images" / name, photos / name)
         subprocess.run([a.glimpse, "index", "--model", model, "--db", work / "library", photos, "--quiet"],
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # the deliberately broken test images exit 1
-        port = free_port()
-        server = subprocess.Popen([a.glimpse, "serve", "--model", model, "--db", work / "library", "--port", str(port),
-                                   "--queue", "256"], stderr=subprocess.DEVNULL)
-        base = f"http://127.0.0.1:{port}"
-        for _ in range(300):
-            try:
-                urllib.request.urlopen(base + "/api/health", timeout=2).read()
-                break
-            except OSError:
-                time.sleep(0.1)
+        server = Server(a.glimpse, model, work / "library", "--queue", "256")
+        base = server.base
         rows, sizes = [], []
         for name, path in [("text search", "/api/search?q=a%20cat%20on%20a%20sofa&top=10"),
                            ("text embedding", "/api/embed/text?text=a%20photo%20of%20a%20dog")]:
@@ -106,11 +94,7 @@ def main():
             Path(a.report).write_text(table + "\n")
     finally:
         if server:
-            server.send_signal(signal.SIGINT)
-            try:
-                server.wait(10)
-            except subprocess.TimeoutExpired:
-                server.kill()
+            server.stop()
         shutil.rmtree(work, ignore_errors=True)
     print(f"{passed} passed, {failed} failed")
     sys.exit(1 if failed else 0)
