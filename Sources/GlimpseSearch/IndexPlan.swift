@@ -21,12 +21,13 @@ struct IndexPlan {
     /// get its embedding once it has one (see `LibraryIndexer`).
     var sameAsNew: [(file: WalkedFile, sha256: String, original: FileKey)] = []
 
-    init(catalogue: Catalogue, roots: Set<String>, walked: [WalkedFile], summary: inout IndexSummary) throws {
+    init(catalogue: Catalogue, scopes: [IndexScope], walked: [WalkedFile], summary: inout IndexSummary) throws {
         self.catalogue = catalogue
         existing = try catalogue.files()
-        let failures = try catalogue.failures().filter { roots.contains($0.root) }
+        let inScope = { (key: FileKey) in scopes.contains { $0.contains(key) } }
+        let failures = try catalogue.failures().filter { inScope($0.key) }
         var byKey: [FileKey: CatalogueFile] = [:]
-        for file in existing where roots.contains(file.root) { byKey[file.key] = file }
+        for file in existing where inScope(file.key) { byKey[file.key] = file }
         var failed: [FileKey: CatalogueFailure] = [:]
         for failure in failures { failed[failure.key] = failure }
         let walkedKeys = Set(walked.map(\.key))

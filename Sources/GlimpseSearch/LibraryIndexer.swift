@@ -35,19 +35,22 @@ public final class LibraryIndexer {
         var summary = IndexSummary()
         // A folder inside another one given is walked as part of it (not catalogued twice).
         let given = Set(try folders.map(Self.root))
-        let roots = given.filter { root in !given.contains { root.hasPrefix($0 == "/" ? $0 : $0 + "/") } }.sorted()
+        let outermost = given.filter { folder in !given.contains { IndexScope.relative(folder, in: $0) != nil } }.sorted()
         summary.repaired = try repairTruncation()
+        // A folder inside a catalogued one is part of it; one holding catalogued ones takes them in.
+        let (scopes, absorbed) = IndexScope.plan(folders: outermost, catalogued: try library.catalogue.roots())
+        for (inner, outer, prefix) in absorbed { try library.catalogue.absorb(inner, into: outer, prefix: prefix) }
 
         var walked: [WalkedFile] = []
-        for root in roots {
-            let walk = PhotoWalk(root: root, excluding: [library.folder])
-            walked += walk.files
+        for scope in scopes {
+            let walk = PhotoWalk(root: scope.folder, excluding: [library.folder])
+            walked += walk.files.map { WalkedFile(key: scope.key(walked: $0.key.path), size: $0.size, mtime: $0.mtime) }
             summary.otherFiles += walk.otherFiles
             summary.skippedFolders += walk.problems
         }
         summary.photos = walked.count
 
-        var plan = try IndexPlan(catalogue: library.catalogue, roots: Set(roots), walked: walked, summary: &summary)
+        var plan = try IndexPlan(catalogue: library.catalogue, scopes: scopes, walked: walked, summary: &summary)
         try plan.resolveByContent(store: store, summary: &summary)
         try library.catalogue.commit(plan.change)
 
