@@ -16,6 +16,20 @@ public enum HybridRanking {
     /// 1 / (k + rank) no longer moves a result into the first page.
     public static let depth = 1000
 
+    /// Results of each ranking fused for a page of `top`.
+    public static func depth(top: Int) -> Int { min(max(top, depth), Limits.searchResults) }
+
+    /// The semantic and keyword rankings of one query (files of `snapshot`, best first) fused;
+    /// the best `top`, scored by their RRF sum.
+    public static func fuse(semantic: [SearchHit], keyword: [SearchHit], top: Int, snapshot: LibrarySnapshot) -> [SearchHit] {
+        var position: [Int64: Int] = [:]
+        for (index, file) in snapshot.files.enumerated() { if let id = file.id { position[id] = index } }
+        let rankings = [semantic, keyword].map { $0.compactMap { $0.file.id.flatMap { position[$0] } } }
+        let files = snapshot.files
+        let fused = fuse(rankings) { (files[$0].root, files[$0].path) < (files[$1].root, files[$1].path) }
+        return fused.prefix(top).map { SearchHit(file: files[$0.index], score: Float($0.score)) }
+    }
+
     /// Fuses rankings of file indices (best first) into (index, score), best first; equal
     /// scores in `tieOrder` order.
     public static func fuse(_ rankings: [[Int]], k: Int = HybridRanking.k, tieOrder: (Int, Int) -> Bool) -> [(index: Int, score: Double)] {
@@ -44,41 +58,40 @@ extension PhotoLibrary {
 
     /// As above, the semantic ranking from `search` (exact, or its approximate index).
     public func search(_ query: SearchQuery, mode: SearchMode, in search: LibrarySearch, clip: CLIP?) throws -> [SearchHit] {
-        let snapshot = search.snapshot
         guard mode != .semantic else { return try search.search([query], clip: clip)[0] }
-        guard (1 ... Limits.searchResults).contains(query.top) else {
-            throw GlimpseError.invalidArgument("top must be 1 to \(Limits.searchResults), got \(query.top)")
+        let texts = query.terms.compactMap { term, weight -> String? in
+            if case .text(let text) = term, weight > 0 { return text }
+            return nil
+        }
+        let words = try keywords(texts, mode: mode, top: query.top)
+        let snapshot = search.snapshot
+        guard mode == .hybrid else { return try keywordRanking(words, top: query.top, under: query.under, snapshot: snapshot) }
+        var deep = query
+        deep.top = HybridRanking.depth(top: query.top)
+        let semantic = try search.search([deep], clip: clip)[0]
+        let keyword = try keywordRanking(words, top: deep.top, under: query.under, snapshot: snapshot)
+        return HybridRanking.fuse(semantic: semantic, keyword: keyword, top: query.top, snapshot: snapshot)
+    }
+
+    /// The keyword query of a keyword or hybrid search for `texts`, after checking that the
+    /// library is captioned and that there is a text.
+    public func keywords(_ texts: [String], mode: SearchMode, top: Int) throws -> KeywordQuery {
+        guard (1 ... Limits.searchResults).contains(top) else {
+            throw GlimpseError.invalidArgument("top must be 1 to \(Limits.searchResults), got \(top)")
         }
         guard try catalogue.captionModel() != nil else {
             throw GlimpseError.invalidArgument("the library \(folder) has no captions, so no \(mode.rawValue) search: "
                 + "index it with --captions BLIP_MODEL first (the photos are captioned, not embedded again)")
         }
-        let texts = query.terms.compactMap { term, weight -> String? in
-            if case .text(let text) = term, weight > 0 { return text }
-            return nil
-        }
         guard !texts.isEmpty else {
             throw GlimpseError.invalidArgument("\(mode.rawValue) search matches words of the captions: give a text to search for")
         }
-        let words = KeywordQuery(texts.joined(separator: " "))
-        guard mode == .hybrid else { return try keywordRanking(words, top: query.top, under: query.under, snapshot: snapshot) }
-
-        let depth = min(max(query.top, HybridRanking.depth), Limits.searchResults)
-        var deep = query
-        deep.top = depth
-        let semantic = try search.search([deep], clip: clip)[0]
-        let keyword = try keywordRanking(words, top: depth, under: query.under, snapshot: snapshot)
-        var position: [Int64: Int] = [:]
-        for (index, file) in snapshot.files.enumerated() { if let id = file.id { position[id] = index } }
-        let rankings = [semantic, keyword].map { $0.compactMap { $0.file.id.flatMap { position[$0] } } }
-        let files = snapshot.files
-        let fused = HybridRanking.fuse(rankings) { (files[$0].root, files[$0].path) < (files[$1].root, files[$1].path) }
-        return fused.prefix(query.top).map { SearchHit(file: files[$0.index], score: Float($0.score)) }
+        return KeywordQuery(texts.joined(separator: " "))
     }
 
     /// The files of `snapshot` whose caption matches `words`, best BM25 first (equal scores in
     /// path order), at most `top`, only under `under` when given.
-    func keywordRanking(_ words: KeywordQuery, top: Int, under: String?, snapshot: LibrarySnapshot) throws -> [SearchHit] {
+    public func keywordRanking(_ words: KeywordQuery, top: Int, under: String?, snapshot: LibrarySnapshot) throws -> [SearchHit] {
         let matches = try catalogue.keywordMatches(words)
         guard !matches.isEmpty else { return [] }
         let allowed = under.map { snapshot.allowedRows(under: $0) }
