@@ -73,6 +73,10 @@ public enum Limits {
     public static let threads = 256
     /// Results one library search returns (`--top`).
     public static let searchResults = 1 << 20
+    /// Distinct words of one keyword query over captions (more are ignored).
+    public static let keywordQueryWords = 64
+    /// Characters (Unicode scalars) of one keyword query word; a longer run is cut.
+    public static let keywordWordScalars = 256
     /// Timed repetitions of one benchmark measurement (`--repeats`).
     public static let repeats = 100_000
     /// Samples one synthetic training set writes.

@@ -63,6 +63,7 @@ public final class Catalogue: Sendable {
                 t.primaryKey(["root", "path"])
             }
         }
+        migrator.registerMigration("captions", migrate: CaptionIndex.migrate)
         return migrator
     }
 
@@ -182,6 +183,7 @@ public final class Catalogue: Sendable {
             if let slots = change.lowerSlotCount {
                 try db.execute(sql: "UPDATE library SET slotCount = ? WHERE id = 1", arguments: [slots])
             }
+            try CaptionIndex.apply(change.captions, db)
         }
     }
 }
@@ -198,4 +200,6 @@ struct CatalogueChange {
     var slotCount: Int?
     /// Sets the slot count down (after finding the embeddings file shorter than it).
     var lowerSlotCount: Int?
+    /// Captions of contents (SHA-256 → text); see `CaptionIndex`.
+    var captions: [String: String] = [:]
 }

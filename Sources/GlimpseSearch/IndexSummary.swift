@@ -24,6 +24,10 @@ public struct IndexSummary: Sendable {
     /// Catalogue rows whose embedding was missing from a truncated embeddings file, dropped
     /// so that their files are embedded again.
     public var repaired = 0
+    /// Contents captioned in this run (with a captioning model; copies share a caption).
+    public var captioned = 0
+    /// Catalogued photos left without a caption: unreadable or changed when captioned.
+    public var uncaptioned = 0
     /// The failures of this run.
     public var failures: [CatalogueFailure] = []
     /// Folders not walked, and why: unreadable, nested too deep, or reached a second time

@@ -16,6 +16,8 @@ public final class LibraryIndexer {
     /// Files per forward pass and per transaction.
     public var batchSize = CLIPModel.imagesPerPass
     let store: EmbeddingStore
+    /// Captions each photo too, when set (`caption(with:)`).
+    public internal(set) var captioner: LibraryCaptioner?
 
     /// Records `model` as the library's (a new library) or checks it is the library's.
     public init(library: PhotoLibrary, clip: CLIP, model: LibraryModel) throws {
@@ -57,6 +59,7 @@ public final class LibraryIndexer {
         try embed(plan.toEmbed, summary: &summary, progress: progress)
         let leftovers = try copyWithinRun(plan.sameAsNew, summary: &summary)
         try embed(leftovers, summary: &summary, progress: progress)
+        try captionMissing(in: scopes, summary: &summary)
         return summary
     }
 
@@ -129,6 +132,8 @@ public final class LibraryIndexer {
     /// its facts or why it failed.
     struct Prepared {
         var pixels: Tensor?
+        /// The captioning model's pixels of the same decoded images, when captioning.
+        var captionPixels: Tensor?
         var files: [(file: WalkedFile, result: Result<Facts, GlimpseError>)]
         var fault: GlimpseError?
     }
@@ -146,8 +151,9 @@ public final class LibraryIndexer {
         let preprocessor = try clip.preprocessor
         let side = clip.model.image.imageSize
         let batches = stride(from: 0, to: files.count, by: batchSize).map { Array(files[$0 ..< min($0 + batchSize, files.count)]) }
+        let captioner = self.captioner
         let prefetcher = BatchPrefetcher(count: batches.count) { index in
-            Self.prepare(batches[index], preprocessor: preprocessor, side: side)
+            Self.prepare(batches[index], preprocessor: preprocessor, side: side, captioner: captioner)
         }
         defer { prefetcher.cancel() }
         var slots = try allocator()
@@ -162,6 +168,8 @@ public final class LibraryIndexer {
                 l2NormalizeInPlace(features)
                 rows = features.rowArrays
             }
+            var texts: IndexingIterator<[String]>?
+            if let captioner, let pixels = batch.captionPixels { texts = try captioner.texts(pixels: pixels).makeIterator() }
             var next = rows.makeIterator()
             var written: [[Float]] = [], at: [Int] = []
             for (file, result) in batch.files {
@@ -174,6 +182,7 @@ public final class LibraryIndexer {
                                                       sha256: facts.sha256, width: facts.width, height: facts.height,
                                                       takenAt: facts.takenAt, slot: slot))
                     summary.embedded += 1
+                    if let text = texts?.next() { change.captions[facts.sha256] = text }
                 case .failure(let error):
                     let failure = CatalogueFailure(root: file.key.root, path: file.key.path, size: file.size, mtime: file.mtime,
                                                    reason: error.reason(for: file.fullPath))
@@ -185,19 +194,22 @@ public final class LibraryIndexer {
             try store.write(written, at: at)
             change.slotCount = slots.count
             try library.catalogue.commit(change)
+            summary.captioned += change.captions.count
             done += batch.files.count
             progress?(IndexProgress(done: done, total: files.count, seconds: Date().timeIntervalSince(start)))
         }
     }
 
     /// Reads, hashes and decodes each file of a batch once, preprocessing into one tensor.
-    static func prepare(_ files: [WalkedFile], preprocessor: ImagePreprocessor, side: Int) -> Prepared {
+    static func prepare(_ files: [WalkedFile], preprocessor: ImagePreprocessor, side: Int, captioner: LibraryCaptioner? = nil) -> Prepared {
         var facts: [Facts] = []
+        let captionSlots = captioner.map { LibraryCaptioner.PixelSlots(count: files.count, captioner: $0) }
         do {
             let batch = try PixelBatch(files: files.map(\.fullPath), preprocessor: preprocessor, size: side) { path in
                 let data = [UInt8](try InputFile.read(path, what: "image", limit: Limits.imageFileBytes))
                 let sha = SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined()
                 let image = try ImageDecoder.decode(data: data, name: path)
+                try captionSlots?.add(image)
                 facts.append(Facts(sha256: sha, takenAt: ExifMetadata.dateTimeOriginal(fileBytes: data),
                                    width: image.width, height: image.height))
                 return image
@@ -206,7 +218,8 @@ public final class LibraryIndexer {
             let results = zip(files, batch.inputs).map { file, input in
                 (file, input.flatMap { _ in decoded.next().map { .success($0) } ?? .failure(.invalidArgument("missing facts")) })
             }
-            return Prepared(pixels: batch.inputs.contains { (try? $0.get()) != nil } ? batch.pixels : nil, files: results)
+            return Prepared(pixels: batch.inputs.contains { (try? $0.get()) != nil } ? batch.pixels : nil,
+                            captionPixels: captionSlots?.batch, files: results)
         } catch {
             return Prepared(pixels: nil, files: [], fault: .wrap(error))
         }

@@ -28,6 +28,17 @@ enum OpenAPIDocument {
         func object(_ properties: [String: Any]) -> [String: Any] {
             ["type": "object", "properties": properties, "required": Array(properties.keys).sorted()]
         }
+        let searchParameters: [[String: Any]] = [
+            query("q", "text to search for", required: false, array: true),
+            query("negative", "texts to steer away from", required: false, array: true),
+            query("top", "results (default 20)", required: false, type: "integer"),
+            query("under", "only photos at or under this folder", required: false),
+            query("text_weight", "weight of the texts", required: false, type: "number"),
+            query("image_weight", "weight of the image", required: false, type: "number"),
+            query("negative_weight", "weight of each negative text", required: false, type: "number"),
+            query("mode", "semantic (CLIP, default), keyword (BM25 over the BLIP captions) or hybrid (reciprocal rank fusion of both); "
+                  + "keyword and hybrid need a library indexed with --captions", required: false),
+        ]
         let document: [String: Any] = [
             "openapi": "3.1.0",
             "info": ["title": "Glimpse", "version": "1", "description": "CLIP, BLIP and OWL-ViT over HTTP. Images are the raw request body."],
@@ -42,6 +53,12 @@ enum OpenAPIDocument {
                                            "requestBody": image, "responses": reply("Classification", "labels, most probable first")]],
                 "/api/caption": ["post": ["summary": "Caption an image (BLIP)", "operationId": "caption",
                                           "requestBody": image, "responses": reply("Captions", "captions")]],
+                "/api/search": [
+                    "get": ["summary": "Search the library by text", "operationId": "search", "parameters": searchParameters,
+                            "responses": reply("SearchResults", "photos, best first")],
+                    "post": ["summary": "Search the library by an uploaded image (and text)", "operationId": "searchByImage",
+                             "parameters": searchParameters, "requestBody": image, "responses": reply("SearchResults", "photos, best first")],
+                ],
                 "/api/detect": ["post": ["summary": "Open-vocabulary detection (OWL-ViT)", "operationId": "detect",
                                          "parameters": [query("query", "what to find", array: true),
                                                         query("threshold", "minimum score (default the model's)", required: false, type: "number")],
@@ -54,6 +71,12 @@ enum OpenAPIDocument {
                     "Embedding": object(["dim": ["type": "integer"], "embedding": floats]),
                     "Classification": object(["labels": ["type": "array", "items": object(["label": ["type": "string"], "probability": number, "logit": number])]]),
                     "Captions": object(["captions": ["type": "array", "items": object(["text": ["type": "string"], "score": number])]]),
+                    "SearchResults": object(["results": ["type": "array", "items": [
+                        "type": "object", "required": ["id", "path", "score", "width", "height"],
+                        "properties": ["id": ["type": "integer"], "path": ["type": "string"], "score": number, "width": ["type": "integer"],
+                                       "height": ["type": "integer"], "takenAt": ["type": "string"],
+                                       "caption": ["type": "string", "description": "the photo's BLIP caption, in a captioned library"]],
+                    ]]]),
                     "Detections": object(["width": ["type": "integer"], "height": ["type": "integer"],
                                           "detections": ["type": "array", "items": object(["label": ["type": "string"], "score": number, "box": floats])]]),
                 ],

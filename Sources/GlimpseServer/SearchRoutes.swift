@@ -13,17 +13,21 @@ import NIOCore
 enum SearchRoutes {
     static func add(to api: RouterGroup<BasicRequestContext>, library: LibraryService, models: ModelService, limit: Int) {
         api.get("search") { request, _ in
-            try await reply(library.search(query(request, models: models, image: nil)))
+            let mode = try SearchRoutes.mode(request)
+            return try await reply(library.search(query(request, models: models, image: nil), mode: mode,
+                                                  texts: FormQuery(request)[values: "q"].filter { !$0.isEmpty }), library: library)
         }
         api.post("search") { request, _ in
+            let mode = try SearchRoutes.mode(request)
             let image = try await GlimpseServer.upload(request, limit: limit)
-            return try await reply(library.search(query(request, models: models, image: image)))
+            return try await reply(library.search(query(request, models: models, image: image), mode: mode,
+                                                  texts: FormQuery(request)[values: "q"].filter { !$0.isEmpty }), library: library)
         }
         api.get("similar/:id") { request, context in
             let id = try identifier(context)
             var query = try await query(request, models: models, image: nil, needsTerm: false)
             query.terms = [(.file(id), 1)]
-            return try await reply(library.search(query))
+            return try await reply(library.search(query), library: library)
         }
         api.get("files/:id") { _, context in
             let id = try identifier(context)
@@ -83,10 +87,11 @@ enum SearchRoutes {
         return SearchQuery(terms: terms, top: top, under: parameters["under"])
     }
 
-    static func reply(_ hits: [SearchHit]) throws -> Response {
-        try Response.json(SearchReply(results: hits.map {
+    static func reply(_ hits: [SearchHit], library: LibraryService) throws -> Response {
+        let captions = try library.captions(hits)
+        return try Response.json(SearchReply(results: hits.map {
             SearchReply.Hit(id: $0.file.id ?? 0, path: $0.file.fullPath, score: $0.score, width: $0.file.width,
-                            height: $0.file.height, takenAt: $0.file.takenAt)
+                            height: $0.file.height, takenAt: $0.file.takenAt, caption: captions[$0.file.sha256])
         }))
     }
 
@@ -99,6 +104,6 @@ enum SearchRoutes {
 }
 
 struct SearchReply: Codable {
-    struct Hit: Codable { var id: Int64; var path: String; var score: Float; var width: Int; var height: Int; var takenAt: String? }
+    struct Hit: Codable { var id: Int64; var path: String; var score: Float; var width: Int; var height: Int; var takenAt: String?; var caption: String? }
     var results: [Hit]
 }

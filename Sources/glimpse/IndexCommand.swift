@@ -19,6 +19,11 @@ struct IndexCommand: ParsableCommand {
     @Argument(help: "Folders of photos.")
     var folders: [String] = []
 
+    @Option(help: ArgumentHelp("Also caption each photo with this BLIP captioning model (folder or Hub id), for keyword and hybrid search.",
+                               discussion: "Photos already indexed without captions are captioned, not embedded again.",
+                               valueName: "BLIP_MODEL"))
+    var captions: String?
+
     @Option(help: "Output format of the summary: jsonl or table.")
     var format: OutputFormat = .jsonl
 
@@ -48,6 +53,7 @@ struct IndexCommand: ParsableCommand {
         let clip = try CLIP(checkpoint: locateModel(model, quiet: quiet))
         let indexer = try LibraryIndexer(library: library, clip: clip, model: LibraryModel(spec: model, clip: clip))
         indexer.batchSize = batchSize
+        try captionIndexing(indexer, spec: captions, quiet: quiet)
         let bar = IndexProgressLine(quiet: quiet)
         let summary = try indexer.index(folders: folders) { bar.update($0) }
         bar.finish()
@@ -65,8 +71,9 @@ struct IndexCommand: ParsableCommand {
         output.emit([("photos", .int(summary.photos)), ("embedded", .int(summary.embedded)), ("unchanged", .int(summary.unchanged)),
                      ("moved", .int(summary.moved)), ("copied", .int(summary.copied)), ("touched", .int(summary.touched)),
                      ("removed", .int(summary.removed)), ("failed", .int(summary.failed)), ("failed_before", .int(summary.failedBefore)),
-                     ("other_files", .int(summary.otherFiles)), ("repaired", .int(summary.repaired)), ("library", .string(library.folder)),
-                     ("approximate_index", kept.map { .string($0) } ?? .null)])
+                     ("other_files", .int(summary.otherFiles)), ("repaired", .int(summary.repaired))]
+                    + (captions == nil ? [] : [("captioned", .int(summary.captioned)), ("uncaptioned", .int(summary.uncaptioned))])
+                    + [("library", .string(library.folder)), ("approximate_index", kept.map { .string($0) } ?? .null)])
         output.finish()
         if summary.failed > 0 {
             FileHandle.standardError.write(Data("glimpse: error: \(summary.failed) files failed and were recorded; the others were indexed\n".utf8))

@@ -43,6 +43,9 @@ struct SearchCommand: ParsableCommand {
     @Flag(help: "Exact search even where the library keeps an approximate index (see glimpse index --approximate).")
     var exact = false
 
+    @Option(help: "semantic (CLIP embeddings), keyword (BM25 over the BLIP captions) or hybrid (both, by reciprocal rank fusion); keyword and hybrid need a library indexed with --captions.")
+    var mode: SearchMode = .semantic
+
     @Option(help: "Output format: jsonl or table.")
     var format: OutputFormat = .jsonl
 
@@ -61,22 +64,25 @@ struct SearchCommand: ParsableCommand {
         try Check.finite(imageWeight, "--image-weight")
         try Check.finite(negativeWeight, "--negative-weight")
         try Check.range(threads, "--threads", 1 ... Limits.threads)
+        try checkSearchMode(mode, text: text, image: image, negatives: negative)
     }
 
     func run() throws {
         if let threads { Parallel.threadCount = threads }
         let library = try PhotoLibrary(folder: db)
         let snapshot = try library.snapshot()
-        let clip = try openLibraryModel(snapshot.model, override: model, library: library.folder, quiet: quiet)
+        let clip = mode == .keyword && model == nil ? nil : try openLibraryModel(snapshot.model, override: model, library: library.folder, quiet: quiet)
         let query = SearchQuery(text: text, image: image, textWeight: textWeight, imageWeight: imageWeight,
                                 negatives: negative, negativeWeight: negativeWeight, top: top,
                                 under: under.map { URL(fileURLWithPath: $0).standardizedFileURL.path })
-        let hits = try LibrarySearch(library: library, snapshot: snapshot, exact: exact).search([query], clip: clip)[0]
-        var output = Output(format: format, columns: ["rank", "score", "path", "width", "height", "taken"])
+        let hits = try library.search(query, mode: mode, in: LibrarySearch(library: library, snapshot: snapshot, exact: exact || mode == .keyword), clip: clip)
+        let captions = try library.catalogue.captionModel() == nil ? nil : try library.catalogue.captions(for: hits.map(\.file.sha256))
+        var output = Output(format: format, columns: ["rank", "score", "path", "width", "height", "taken"] + (captions == nil ? [] : ["caption"]))
         for (rank, hit) in hits.enumerated() {
             output.emit([("rank", .int(rank + 1)), ("score", .float(hit.score)), ("path", .string(hit.file.fullPath)),
                          ("id", .int(Int(hit.file.id ?? 0))), ("width", .int(hit.file.width)), ("height", .int(hit.file.height)),
-                         ("taken", hit.file.takenAt.map { .string($0) } ?? .null)])
+                         ("taken", hit.file.takenAt.map { .string($0) } ?? .null)]
+                        + (captions.map { [("caption", $0[hit.file.sha256].map { .string($0) } ?? .null)] } ?? []))
         }
         output.finish()
     }

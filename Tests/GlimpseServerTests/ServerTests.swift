@@ -216,7 +216,7 @@ final class ServerTests: XCTestCase {
                 let document = try Self.json(response)
                 XCTAssertEqual(document["openapi"] as? String, "3.1.0")
                 let paths = try XCTUnwrap(document["paths"] as? [String: Any])
-                XCTAssertEqual(Set(paths.keys), ["/api/health", "/api/embed/text", "/api/embed/image", "/api/classify", "/api/caption", "/api/detect"])
+                XCTAssertEqual(Set(paths.keys), ["/api/health", "/api/embed/text", "/api/embed/image", "/api/classify", "/api/caption", "/api/detect", "/api/search"])
             }
             try await client.execute(uri: "/api/health", method: .get) { response in
                 XCTAssertEqual((try Self.json(response)["models"] as? [String: String])?["clip"], "clip-tiny")

@@ -69,6 +69,16 @@ public final class BLIPCaptioner: CheckpointLoadable, Sendable {
         return try batch.inputs.mapReady { _ in try captions(pixels: batch.pixels, promptIds: prompt, options: options ?? generationDefaults) }
     }
 
+    /// Captions for images already preprocessed by `preprocessor` ([N, 3, S, S]): for a
+    /// caller that decodes each image once for several models.
+    public func caption(pixels: Tensor, prompt: String? = nil, options: GenerationOptions? = nil) throws -> [[Caption]] {
+        let size = model.config.vision.imageSize
+        guard pixels.shape.count == 4, pixels.shape[0] > 0, Array(pixels.shape.dropFirst()) == [3, size, size] else {
+            throw GlimpseError.invalidArgument("pixels of shape \(pixels.shape) given to BLIP (expected [N, 3, \(size), \(size)])")
+        }
+        return try captions(pixels: pixels, promptIds: promptIds(prompt), options: options ?? generationDefaults)
+    }
+
     private func captions(pixels: Tensor, promptIds: [Int], options: GenerationOptions) throws -> [[Caption]] {
         let sequences = try model.generate(pixels: pixels, promptIds: promptIds, options: options)
         return sequences.map { list in list.map { Caption(text: text(of: $0.ids), ids: $0.ids, score: $0.score) } }
