@@ -63,6 +63,7 @@ public final class Catalogue: Sendable {
                 t.primaryKey(["root", "path"])
             }
         }
+        registerImportMigration(&migrator)
         return migrator
     }
 
