@@ -19,6 +19,10 @@ struct IndexCommand: ParsableCommand {
     @Argument(help: "Folders of photos.")
     var folders: [String] = []
 
+    @Option(name: .customLong("import"), parsing: .singleValue,
+            help: "An output folder of glimpse embed (repeatable) to import instead of walking folders: its committed image embeddings and metadata, embedded elsewhere with this model.")
+    var imports: [String] = []
+
     @Option(help: "Output format of the summary: jsonl or table.")
     var format: OutputFormat = .jsonl
 
@@ -32,7 +36,8 @@ struct IndexCommand: ParsableCommand {
     var threads: Int?
 
     func validate() throws {
-        guard !folders.isEmpty else { throw ValidationError("no folders to index: give one or more folders after the options") }
+        guard !folders.isEmpty || !imports.isEmpty else { throw ValidationError("no folders to index: give one or more folders after the options, or --import EMBED_OUTPUT") }
+        guard folders.isEmpty || imports.isEmpty else { throw ValidationError("give folders to index or --import folders, not both in one run") }
         guard !model.isEmpty else { throw ValidationError("--model is empty: give a model folder or a Hub id") }
         guard !db.isEmpty else { throw ValidationError("--db is empty: give a library folder") }
         try Check.range(batchSize, "--batch-size", 1 ... Limits.batchSize)
@@ -41,6 +46,7 @@ struct IndexCommand: ParsableCommand {
 
     func run() throws {
         if let threads { Parallel.threadCount = threads }
+        if !imports.isEmpty { return try runImport() }
         let library = try PhotoLibrary(folder: db, create: true)
         let clip = try CLIP(checkpoint: locateModel(model, quiet: quiet))
         let indexer = try LibraryIndexer(library: library, clip: clip, model: LibraryModel(spec: model, clip: clip))
