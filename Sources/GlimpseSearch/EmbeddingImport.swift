@@ -40,10 +40,13 @@ public final class EmbeddingImporter {
         var summary = ImportSummary()
         var plans: [(output: BulkOutput, chunks: [(chunk: BulkOutput.Chunk, done: Int)])] = []
         var total = 0
+        var jobs: Set<String> = []
         for folder in folders {
             let absolute = URL(fileURLWithPath: folder).standardizedFileURL.path
             do {
                 let output = try BulkOutput(folder: absolute)
+                // The same job's folder again (or a copy of it) in this run: nothing more in it.
+                guard jobs.insert(output.fingerprint).inserted else { summary.folders += 1; continue }
                 try checkModel(output)
                 let done = try library.catalogue.read { db in
                     try Row.fetchAll(db, sql: "SELECT chunk, rows, complete FROM importedChunks WHERE job = ?", arguments: [output.fingerprint])
