@@ -69,6 +69,9 @@ public enum Limits {
     public static let bulkChunkRecords = 1 << 24
     /// A bulk output folder's progress journal (one short line per committed chunk).
     public static let bulkJournalBytes = 256 << 20
+    /// The header of an `.npy` file read back (NumPy's own reader refuses more than 10,000
+    /// bytes by default; the dict of a 2-D float array is about 120).
+    public static let npyHeaderBytes = 10_000
     /// Worker threads (`--threads`, `GLIMPSE_NUM_THREADS`): the kernel pool's own maximum.
     public static let threads = 256
     /// Results one library search returns (`--top`).

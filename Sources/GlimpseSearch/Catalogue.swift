@@ -64,6 +64,7 @@ public final class Catalogue: Sendable {
             }
         }
         migrator.registerMigration("captions", migrate: CaptionIndex.migrate)
+        registerImportMigration(&migrator)
         return migrator
     }
 

@@ -38,8 +38,13 @@ public struct CatalogueFile: Codable, Equatable, Sendable, FetchableRecord, Pers
         self.slot = slot
     }
 
-    /// The absolute path of the file.
-    public var fullPath: String { (root as NSString).appendingPathComponent(path) }
+    /// The absolute path of the file; for a record imported from elsewhere that is no file
+    /// here (`isLocal` false), its URL or key as the embedding job recorded it.
+    public var fullPath: String { root.isEmpty ? path : (root as NSString).appendingPathComponent(path) }
+
+    /// Whether the row is a file on this machine (indexed, or imported with a local path),
+    /// rather than an imported record known only by its URL or key: only those are served.
+    public var isLocal: Bool { !root.isEmpty }
 
     public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
 

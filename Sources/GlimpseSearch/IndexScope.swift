@@ -49,10 +49,11 @@ struct IndexScope: Hashable, Sendable {
 }
 
 extension Catalogue {
-    /// Every root the catalogue has files or failures under.
+    /// Every folder the catalogue has files or failures under (not the empty root of imported
+    /// records that are no file here).
     func roots() throws -> Set<String> {
         try read { db in
-            Set(try String.fetchAll(db, sql: "SELECT DISTINCT root FROM files UNION SELECT DISTINCT root FROM errors"))
+            Set(try String.fetchAll(db, sql: "SELECT DISTINCT root FROM files WHERE root != '' UNION SELECT DISTINCT root FROM errors WHERE root != ''"))
         }
     }
 

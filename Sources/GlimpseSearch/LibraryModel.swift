@@ -46,30 +46,8 @@ public struct LibraryModel: Equatable, Sendable, Codable {
         return id
     }
 
-    /// Bytes read from each end of each weights file for the fingerprint.
-    static let fingerprintEdgeBytes = 1 << 20
-
-    /// The fingerprint of the model files in `folder` (JSON configs and weights), sorted by name.
-    public static func fingerprint(folder: String) throws -> String {
-        let names = try FileManager.default.contentsOfDirectory(atPath: folder).filter {
-            $0.hasSuffix(".json") || $0.hasSuffix(".safetensors") || $0.hasSuffix(".bin") || $0.hasSuffix(".pt") || $0.hasSuffix(".pth")
-        }.sorted()
-        var hash = SHA256()
-        for name in names {
-            let path = (folder as NSString).appendingPathComponent(name)
-            guard InputFile.kind(of: path) == .regular, let handle = FileHandle(forReadingAtPath: path) else { continue }
-            defer { try? handle.close() }
-            let size = try handle.seekToEnd()
-            hash.update(data: Data("\(name)\u{0}\(size)\u{0}".utf8))
-            try handle.seek(toOffset: 0)
-            hash.update(data: try handle.read(upToCount: fingerprintEdgeBytes) ?? Data())
-            if size > UInt64(fingerprintEdgeBytes) {
-                try handle.seek(toOffset: size - UInt64(fingerprintEdgeBytes))
-                hash.update(data: try handle.read(upToCount: fingerprintEdgeBytes) ?? Data())
-            }
-        }
-        return hash.finalize().map { String(format: "%02x", $0) }.joined()
-    }
+    /// The fingerprint of the model files in `folder` (see `ModelFingerprint`).
+    public static func fingerprint(folder: String) throws -> String { try ModelFingerprint.of(folder: folder) }
 
     /// Throws unless `other` is this model (same fingerprint and dimension).
     public func requireSame(_ other: LibraryModel, library: String) throws {

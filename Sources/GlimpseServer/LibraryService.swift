@@ -62,14 +62,18 @@ public final class LibraryService: @unchecked Sendable {
     /// The search, on the queue.
     public func search(_ query: SearchQuery) async throws -> [SearchHit] { try await queue.submit(query) }
 
-    /// A catalogued file by id, if it is still where it was catalogued.
-    public func file(id: Int64) throws -> CatalogueFile? { try snapshot().file(id: id) }
+    /// A catalogued file by id, if it is still where it was catalogued; nil for an imported
+    /// record that is no file here (known by URL or key), which is never served.
+    public func file(id: Int64) throws -> CatalogueFile? {
+        guard let file = try snapshot().file(id: id), file.isLocal else { return nil }
+        return file
+    }
 
     /// A PNG thumbnail of a catalogued photo, made once and kept in the library's thumbnails
     /// folder under the file's content hash (so a moved file keeps its thumbnail and a changed
     /// one gets a new one).
     public func thumbnail(id: Int64) throws -> [UInt8]? {
-        guard let file = try file(id: id) else { return nil }
+        guard let file = try file(id: id), InputFile.kind(of: file.fullPath) == .regular else { return nil }
         let folder = (library.folder as NSString).appendingPathComponent("thumbnails")
         let path = (folder as NSString).appendingPathComponent("\(file.sha256).png")
         if let cached = FileManager.default.contents(atPath: path) { return [UInt8](cached) }

@@ -24,6 +24,10 @@ struct IndexCommand: ParsableCommand {
                                valueName: "BLIP_MODEL"))
     var captions: String?
 
+    @Option(name: .customLong("import"), parsing: .singleValue,
+            help: "An output folder of glimpse embed (repeatable) to import instead of walking folders: its committed image embeddings and metadata, embedded elsewhere with this model.")
+    var imports: [String] = []
+
     @Option(help: "Output format of the summary: jsonl or table.")
     var format: OutputFormat = .jsonl
 
@@ -40,7 +44,9 @@ struct IndexCommand: ParsableCommand {
     var approximate: ApproximatePolicy = .auto
 
     func validate() throws {
-        guard !folders.isEmpty else { throw ValidationError("no folders to index: give one or more folders after the options") }
+        guard !folders.isEmpty || !imports.isEmpty else { throw ValidationError("no folders to index: give one or more folders after the options, or --import EMBED_OUTPUT") }
+        guard folders.isEmpty || imports.isEmpty else { throw ValidationError("give folders to index or --import folders, not both in one run") }
+        guard imports.isEmpty || captions == nil else { throw ValidationError("--captions captions photos as they are indexed; --import brings in embeddings only") }
         guard !model.isEmpty else { throw ValidationError("--model is empty: give a model folder or a Hub id") }
         guard !db.isEmpty else { throw ValidationError("--db is empty: give a library folder") }
         try Check.range(batchSize, "--batch-size", 1 ... Limits.batchSize)
@@ -49,6 +55,7 @@ struct IndexCommand: ParsableCommand {
 
     func run() throws {
         if let threads { Parallel.threadCount = threads }
+        if !imports.isEmpty { return try runImport() }
         let library = try PhotoLibrary(folder: db, create: true)
         let clip = try CLIP(checkpoint: locateModel(model, quiet: quiet))
         let indexer = try LibraryIndexer(library: library, clip: clip, model: LibraryModel(spec: model, clip: clip))
@@ -57,9 +64,7 @@ struct IndexCommand: ParsableCommand {
         let bar = IndexProgressLine(quiet: quiet)
         let summary = try indexer.index(folders: folders) { bar.update($0) }
         bar.finish()
-        let kept = try LibrarySearch.refresh(library: library, snapshot: library.snapshot(), policy: approximate) { description in
-            if !quiet { FileHandle.standardError.write(Data("glimpse: building the approximate index (\(description))\n".utf8)) }
-        }
+        let kept = try refreshApproximateIndex(library)
         for (folder, reason) in summary.skippedFolders where !quiet {
             FileHandle.standardError.write(Data("glimpse: warning: \(folder) \(reason)\n".utf8))
         }
@@ -78,6 +83,16 @@ struct IndexCommand: ParsableCommand {
         if summary.failed > 0 {
             FileHandle.standardError.write(Data("glimpse: error: \(summary.failed) files failed and were recorded; the others were indexed\n".utf8))
             throw ExitCode.failure
+        }
+    }
+}
+
+extension IndexCommand {
+    /// Brings the library's approximate index up to date (see `--approximate`); its FAISS
+    /// description, if one is kept.
+    func refreshApproximateIndex(_ library: PhotoLibrary) throws -> String? {
+        try LibrarySearch.refresh(library: library, snapshot: library.snapshot(), policy: approximate) { description in
+            if !quiet { FileHandle.standardError.write(Data("glimpse: building the approximate index (\(description))\n".utf8)) }
         }
     }
 }

@@ -71,6 +71,26 @@ final class NestedFolderIndexTests: XCTestCase {
         XCTAssertEqual(try paths(library), before.map(\.fullPath).sorted())
     }
 
+    /// Imported records known only by URL have an empty root, which holds no folder.
+    func testImportedRecordsWithoutAFolderStayApart() throws {
+        let (_, photos, library) = try album()
+        _ = try LibraryFixtures.index(library, [photos + "/2024"])
+        let dimension = try library.model().dimension
+        try library.catalogue.write { db in
+            let slot = try Catalogue.slotCount(db, path: library.catalogue.path)
+            try EmbeddingStore(path: library.embeddingsPath, dimension: dimension)
+                .write([[Float](repeating: 1 / Float(dimension).squareRoot(), count: dimension)], at: [slot])
+            var remote = CatalogueFile(root: "", path: "https://example.com/a.jpg", size: 0, mtime: 0, sha256: "", width: 0, height: 0, takenAt: nil, slot: slot)
+            try remote.insert(db)
+            try db.execute(sql: "UPDATE library SET slotCount = ?", arguments: [slot + 1])
+        }
+        let run = try LibraryFixtures.index(library, [photos + "/2025"])
+        XCTAssertEqual(run.embedded, 2)
+        XCTAssertEqual(run.removed, 0)
+        XCTAssertEqual(Set(try library.catalogue.files().map(\.root)), ["", photos + "/2024", photos + "/2025"])
+        XCTAssertEqual(try library.catalogue.files().count, 6)
+    }
+
     func testScopePlan() {
         let plan = IndexScope.plan(folders: ["/p", "/x/y"], catalogued: ["/p/a", "/p/a/b", "/x", "/z"])
         XCTAssertEqual(plan.scopes, [IndexScope(root: "/p", prefix: ""), IndexScope(root: "/x", prefix: "y")])

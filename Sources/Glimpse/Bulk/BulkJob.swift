@@ -36,6 +36,14 @@ public protocol BulkJob: Sendable {
     /// The streaming (`--stdout`) form of one output: the fields of its JSON object after
     /// `"key"` and `"source"`, which the runner writes first.
     func streamFields(_ record: DatasetRecord, _ output: Output) -> [(String, BulkJSON)]
+
+    /// Facts about the job that readers of its output need (the model that made the
+    /// embeddings, say), written into the journal's first line; not part of the fingerprint.
+    var journalHeader: [(String, BulkJSON)] { get }
+}
+
+extension BulkJob {
+    public var journalHeader: [(String, BulkJSON)] { [] }
 }
 
 /// Writes the outputs of one chunk, in dataset order. Created per chunk by the job; the

@@ -46,7 +46,7 @@ struct BulkJournal {
     private let fd: Int32
 
     /// Opens the journal of `folder`, or starts one. A journal of another job is refused.
-    init(folder: String, fingerprint: String, job: String) throws {
+    init(folder: String, fingerprint: String, job: String, header: [(String, BulkJSON)] = []) throws {
         path = (folder as NSString).appendingPathComponent(BulkFolder.journal)
         let exists = access(path, F_OK) == 0
         let fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0o644)
@@ -56,7 +56,7 @@ struct BulkJournal {
         // A new journal, or one whose first line never made it to disk whole: start it.
         guard ftruncate(fd, 0) == 0 else { throw BulkFile.failure(path, "cannot be started") }
         try append(.object([("format", .string(Self.format)), ("version", .int(1)),
-                            ("fingerprint", .string(fingerprint)), ("job", .string(job))]))
+                            ("fingerprint", .string(fingerprint)), ("job", .string(job))] + header))
     }
 
     /// Reads the committed chunks; false when not even the first line is complete.
@@ -64,14 +64,8 @@ struct BulkJournal {
         let data = try InputFile.read(path, what: "bulk journal", limit: Limits.bulkJournalBytes)
         var good = 0  // bytes of complete, valid lines
         var lineNumber = 0
-        for line in data.split(separator: 0x0A, omittingEmptySubsequences: false) {
-            let end = good + line.count + 1
-            guard end <= data.count else { break }  // no newline: torn by a crash
+        for (object, end) in Self.lines(data) {
             lineNumber += 1
-            guard let object = try? JSONSerialization.jsonObject(with: Data(line)) as? [String: Any] else {
-                // A damaged line can only be the last (lines are written whole and synced).
-                break
-            }
             if lineNumber == 1 {
                 guard object["format"] as? String == Self.format else {
                     throw GlimpseError.invalidFile(path: path, reason: "is not a Glimpse bulk journal")
@@ -104,7 +98,23 @@ struct BulkJournal {
         return true
     }
 
-    private static func entry(_ o: [String: Any]) -> Entry? {
+    /// The complete lines of a journal, each with the byte offset just past it: a last line
+    /// without its newline (torn by a crash) or that is not a JSON object (damaged; lines are
+    /// written whole and synced, so only the last can be) ends them.
+    static func lines(_ data: Data) -> [(object: [String: Any], end: Int)] {
+        var out: [(object: [String: Any], end: Int)] = []
+        var start = 0
+        for line in data.split(separator: 0x0A, omittingEmptySubsequences: false) {
+            let end = start + line.count + 1
+            guard end <= data.count else { break }
+            guard let object = try? JSONSerialization.jsonObject(with: Data(line)) as? [String: Any] else { break }
+            out.append((object, end))
+            start = end
+        }
+        return out
+    }
+
+    static func entry(_ o: [String: Any]) -> Entry? {
         func int(_ key: String) -> Int? { (o[key] as? NSNumber).flatMap { Int(exactly: $0.doubleValue) } }
         guard let chunk = int("chunk"), chunk >= 0, let position = int("position"), let recordsIn = int("in"),
               let outputs = int("out"), let failed = int("failed"), let errorsBytes = int("errors_bytes"), errorsBytes >= 0,

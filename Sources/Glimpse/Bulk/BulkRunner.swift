@@ -94,7 +94,7 @@ public final class BulkRunner<Job: BulkJob> {
         try prepareFolder(folder)
         let description = jobDescription
         let fingerprint = SHA256.hash(data: Data(description.utf8)).map { String(format: "%02x", $0) }.joined()
-        var journal = try BulkJournal(folder: folder, fingerprint: fingerprint, job: description)
+        var journal = try BulkJournal(folder: folder, fingerprint: fingerprint, job: description, header: job.journalHeader)
         defer { journal.close() }
         let resumedEntry = journal.last
         if journal.complete {

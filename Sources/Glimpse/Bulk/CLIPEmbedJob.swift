@@ -40,6 +40,18 @@ public struct CLIPEmbedJob: BulkJob {
         "embed model=\(clip.checkpoint.folder.standardizedFileURL.path) kind=\(kind.rawValue) dtype=\(dtype.rawValue) normalize=\(normalize) truncate=\(truncate)"
     }
 
+    /// The model (so that `glimpse index --import` can check the embeddings are of the
+    /// library's model) and the kind, in the journal's first line.
+    public var journalHeader: [(String, BulkJSON)] {
+        let folder = clip.checkpoint.folder.standardizedFileURL.path
+        let (id, revision) = ModelFingerprint.identity(folder: folder)
+        var model: [(String, BulkJSON)] = [("id", .string(id)), ("revision", revision.map { BulkJSON.string($0) } ?? BulkJSON.null)]
+        model.append(("fingerprint", (try? ModelFingerprint.of(folder: folder)).map { BulkJSON.string($0) } ?? BulkJSON.null))
+        model.append(("dimension", .int(clip.model.embeddingDim)))
+        return [("model", .object(model)), ("kind", .string(kind.rawValue)), ("dtype", .string(dtype.rawValue)),
+                ("normalize", .bool(normalize))]
+    }
+
     public struct Prepared: Sendable {
         var pixels: PixelBatch?
         var ids: [InputResult<[Int]>] = []
