@@ -5,7 +5,7 @@ import Glimpse
 /// texts for the same photo, so a captioned library refuses another captioning model the way
 /// it refuses another CLIP model: `fingerprint` decides (see `LibraryModel.fingerprint`),
 /// `id` and `revision` are what the user typed and what the Hub resolved it to.
-public struct CaptionModel: Equatable, Sendable {
+public struct CaptionModel: ModelIdentity, Equatable, Sendable {
     /// What `--captions` said: a folder path (made absolute) or a Hub id `ORG/NAME`.
     public var id: String
     /// The Hub commit of the snapshot, or nil for a local folder.
@@ -20,22 +20,7 @@ public struct CaptionModel: Equatable, Sendable {
 
     /// The identity of `captioner`, loaded from `spec` (what the user typed after `--captions`).
     public init(spec: String, captioner: BLIPCaptioner) throws {
-        let folder = captioner.checkpoint.folder.standardizedFileURL.path
-        if let hub = ModelLocator.hubModel(spec) {
-            id = hub.repo
-            // Hub snapshots live in .../snapshots/COMMIT/.
-            revision = (folder as NSString).lastPathComponent
-        } else {
-            id = URL(fileURLWithPath: spec).standardizedFileURL.path
-            revision = nil
-        }
-        fingerprint = try LibraryModel.fingerprint(folder: folder)
-    }
-
-    /// The Hub id at its revision, or the folder.
-    public var locator: String {
-        if let revision { return "\(id)@\(revision)" }
-        return id
+        (id, revision, fingerprint) = try Self.identify(spec: spec, folder: captioner.checkpoint.folder)
     }
 
     /// Throws unless `other` is this model (same fingerprint).
@@ -45,6 +30,4 @@ public struct CaptionModel: Equatable, Sendable {
             "the library \(library) was captioned with the model \(describe); \(other.describe) is a different captioning model, "
             + "and captions of two models would not be searched alike. Use --captions \(locator), or index into a new library")
     }
-
-    var describe: String { revision.map { "\(id) at revision \($0)" } ?? id }
 }

@@ -1,4 +1,3 @@
-import Crypto
 import Foundation
 import Glimpse
 
@@ -6,7 +5,7 @@ import Glimpse
 /// spaces, so a library built with one refuses another: `fingerprint` decides, `id` and
 /// `revision` are what the user typed and what the Hub resolved it to, for messages and for
 /// finding the model again when `search` is given no `--model`.
-public struct LibraryModel: Equatable, Sendable, Codable {
+public struct LibraryModel: ModelIdentity, Equatable, Sendable, Codable {
     /// What `--model` said: a folder path (made absolute) or a Hub id `ORG/NAME`.
     public var id: String
     /// The Hub commit of the snapshot, or nil for a local folder.
@@ -27,23 +26,8 @@ public struct LibraryModel: Equatable, Sendable, Codable {
 
     /// The identity of `clip`, loaded from `spec` (what the user typed after `--model`).
     public init(spec: String, clip: CLIP) throws {
-        let folder = clip.checkpoint.folder.standardizedFileURL.path
-        if let hub = ModelLocator.hubModel(spec) {
-            id = hub.repo
-            // Hub snapshots live in .../snapshots/COMMIT/.
-            revision = (folder as NSString).lastPathComponent
-        } else {
-            id = URL(fileURLWithPath: spec).standardizedFileURL.path
-            revision = nil
-        }
-        fingerprint = try Self.fingerprint(folder: folder)
+        (id, revision, fingerprint) = try Self.identify(spec: spec, folder: clip.checkpoint.folder)
         dimension = clip.model.embeddingDim
-    }
-
-    /// How `search` finds the model again: the Hub id at its revision, or the folder.
-    public var locator: String {
-        if let revision { return "\(id)@\(revision)" }
-        return id
     }
 
     /// The fingerprint of the model files in `folder` (see `ModelFingerprint`).
@@ -57,6 +41,4 @@ public struct LibraryModel: Equatable, Sendable, Codable {
             + "\(other.describe) (\(other.dimension)-dimensional) is a different model, and embeddings of two models cannot be compared. "
             + "Use \(locator), or index into a new library")
     }
-
-    var describe: String { revision.map { "\(id) at revision \($0)" } ?? id }
 }

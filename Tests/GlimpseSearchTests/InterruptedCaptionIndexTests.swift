@@ -1,9 +1,6 @@
 import Foundation
 import XCTest
 @testable import GlimpseSearch
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// `glimpse index --captions` killed with SIGKILL, then run again, leaves the same captions
 /// as a run never interrupted: each photo's caption written once, in its batch's transaction.
@@ -17,25 +14,8 @@ final class InterruptedCaptionIndexTests: XCTestCase {
         }
         let arguments = ["index", "--model", LibraryFixtures.model, "--captions", CaptionFixtures.model, "--batch-size", "2", "--quiet", photos]
         let killed = root + "/killed"
-        var interrupted = 0, previous = 0
-        for attempt in 0 ..< 4 {
-            let process = Process()
-            process.executableURL = LibraryFixtures.executable
-            process.arguments = arguments + ["--db", killed]
-            process.standardOutput = FileHandle.nullDevice
-            process.standardError = FileHandle.nullDevice
-            try process.run()
-            let deadline = Date(timeIntervalSinceNow: 60)
-            while process.isRunning && Date() < deadline {
-                if let rows = try? captioned(killed), rows > previous { break }
-                usleep(10_000)
-            }
-            usleep(UInt32(attempt * 5000))
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-            if process.terminationReason == .uncaughtSignal { interrupted += 1 }
-            previous = (try? captioned(killed)) ?? previous
-            if previous >= count { break }
+        let (interrupted, _) = try KilledRuns().run(arguments, library: killed, target: count, step: 5000) { catalogue in
+            try catalogue.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM captions") } ?? 0
         }
         XCTAssertGreaterThan(interrupted, 0, "no run was killed before it finished")
 
@@ -51,17 +31,5 @@ final class InterruptedCaptionIndexTests: XCTestCase {
         XCTAssertEqual(captions, try CaptionFixtures.libraryCaptions(b))
         XCTAssertFalse(captions.values.contains { $0 == nil }, "every photo captioned")
         assertEmbeddingsEqual(try LibraryFixtures.libraryEmbeddings(a), try LibraryFixtures.libraryEmbeddings(b))
-    }
-
-    private var open: [String: Catalogue] = [:]
-
-    /// Captions committed in the library at `folder` (read while the indexer may be writing).
-    private func captioned(_ folder: String) throws -> Int {
-        let path = folder + "/catalogue.sqlite"
-        if open[path] == nil {
-            guard FileManager.default.fileExists(atPath: path) else { return 0 }
-            open[path] = try Catalogue(path: path)
-        }
-        return try open[path]?.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM captions") } ?? 0
     }
 }

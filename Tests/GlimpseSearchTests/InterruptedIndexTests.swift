@@ -1,9 +1,6 @@
 import Foundation
 import XCTest
 @testable import GlimpseSearch
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// `glimpse index` killed with SIGKILL at unpredictable points, then run again, leaves the
 /// same catalogue and embeddings as a run never interrupted: nothing lost, nothing twice.
@@ -17,28 +14,7 @@ final class InterruptedIndexTests: XCTestCase {
         }
         let arguments = ["index", "--model", LibraryFixtures.model, "--batch-size", "2", "--quiet", photos]
 
-        var interrupted = 0
-        var previous = -1
-        for attempt in 0 ..< 4 {
-            let process = Process()
-            process.executableURL = LibraryFixtures.executable
-            process.arguments = arguments + ["--db", root + "/killed"]
-            process.standardOutput = FileHandle.nullDevice
-            process.standardError = FileHandle.nullDevice
-            try process.run()
-            // Wait until this run has committed something new, then kill it a moment later.
-            let deadline = Date(timeIntervalSinceNow: 60)
-            while process.isRunning && Date() < deadline {
-                if let rows = try? catalogued(root + "/killed"), rows > max(previous, 0) { break }
-                usleep(10_000)
-            }
-            usleep(UInt32(attempt * 7000))
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-            if process.terminationReason == .uncaughtSignal { interrupted += 1 }
-            previous = (try? catalogued(root + "/killed")) ?? previous
-            if previous >= count { break }
-        }
+        let (interrupted, previous) = try KilledRuns().run(arguments, library: root + "/killed", target: count, step: 7000, count: KilledRuns.files)
         XCTAssertGreaterThan(interrupted, 0, "no run was killed before it finished")
         XCTAssertLessThan(previous, count, "the killed runs should not have finished everything")
 
@@ -57,18 +33,5 @@ final class InterruptedIndexTests: XCTestCase {
         XCTAssertEqual(Set(try killed.catalogue.files().map(\.slot)).count, count)
         XCTAssertEqual(try killed.catalogue.failures().count, 0)
         assertEmbeddingsEqual(try LibraryFixtures.libraryEmbeddings(killed), try LibraryFixtures.libraryEmbeddings(reference))
-    }
-
-    private var open: [String: Catalogue] = [:]
-
-    /// Rows committed to the catalogue at `library` (read while the indexer may be writing;
-    /// one connection per library, opened once the indexer has created it).
-    private func catalogued(_ library: String) throws -> Int {
-        let path = library + "/catalogue.sqlite"
-        if open[path] == nil {
-            guard FileManager.default.fileExists(atPath: path) else { return 0 }
-            open[path] = try Catalogue(path: path)
-        }
-        return try open[path]?.files().count ?? 0
     }
 }
