@@ -33,7 +33,7 @@ enum WebPage {
 </head>
 <body>
 <header>Glimpse</header>
-<form id="searchbar"><input id="q" type="text" placeholder="search your photos: a dog on a beach" autocomplete="off"><button id="go">Search</button></form>
+<form id="searchbar"><input id="q" type="text" placeholder="search your photos: a dog on a beach" autocomplete="off"><select id="mode" hidden title="How results are ranked (the library has captions)"><option value="semantic">by meaning</option><option value="hybrid">meaning and caption words</option><option value="keyword">caption words</option></select><button id="go">Search</button></form>
 <div id="status"></div>
 <div id="grid" data-testid="grid"></div>
 <main>
@@ -81,6 +81,8 @@ function grid(body, ok, title) {
   for (const hit of body.results) {
     const f = document.createElement("figure");
     f.dataset.id = hit.id; f.dataset.path = hit.path; f.title = hit.path + " (" + hit.score.toFixed(3) + ")";
+    // A captioned library's results carry their caption: show it, and offer keyword and hybrid ranking.
+    if (typeof hit.caption === "string") { f.title += "\n" + hit.caption; $("mode").hidden = false; }
     const img = document.createElement("img"); img.loading = "lazy"; img.alt = hit.path;
     thumbnail(img, hit.id);
     const c = document.createElement("figcaption"); c.textContent = hit.path.split("/").pop();
@@ -93,7 +95,8 @@ async function thumbnail(img, id) {
   if (r.ok) img.src = URL.createObjectURL(await r.blob());
 }
 async function search(q) {
-  const r = await fetch("/api/search?" + new URLSearchParams([["q", q], ["top", "40"]]), { headers });
+  const mode = $("mode").hidden ? [] : [["mode", $("mode").value]];
+  const r = await fetch("/api/search?" + new URLSearchParams([["q", q], ["top", "40"], ...mode]), { headers });
   grid(await r.json(), r.ok, "Results for “" + q + "”");
 }
 async function similar(id, path) {

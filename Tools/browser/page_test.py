@@ -9,7 +9,9 @@ Builds a small photo library from Tests/Fixtures/images with the tiny test CLIP,
      shows the files `glimpse search` prints for that query, in that order;
   2. drags a photo onto the page and checks that the grid shows the files `glimpse search --image`
      prints for it, in that order;
-  3. clicks the first result and checks the grid shows `glimpse search --similar`'s order.
+  3. clicks the first result and checks the grid shows `glimpse search --similar`'s order;
+  4. (the library is captioned) chooses keyword, then hybrid ranking, types a query, and checks
+     the grid against `glimpse search --mode keyword|hybrid`.
 Screenshots of each step go to --screenshots. Prints 'N passed, N failed'; exits 1 on failure.
 Needs Debian's chromium and the websocket-client package.
 """
@@ -24,6 +26,7 @@ from serving import Server  # noqa: E402
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "Tests" / "Fixtures"
 MODEL = FIXTURES / "clip-tiny"
+CAPTIONER = FIXTURES / "blip-caption-tiny"
 
 
 class Browser:
@@ -112,7 +115,7 @@ def main():
                 (photos / ("a" if i % 2 else "b")).mkdir(parents=True, exist_ok=True)
                 shutil.copy(FIXTURES / "images" / name, photos / ("a" if i % 2 else "b") / name)
         library = work / "library"
-        subprocess.run([a.glimpse, "index", "--model", MODEL, "--db", library, photos, "--quiet"], check=True)
+        subprocess.run([a.glimpse, "index", "--model", MODEL, "--db", library, photos, "--captions", CAPTIONER, "--quiet"], check=True)
         server = Server(a.glimpse, MODEL, library)
         port = server.port
         browser = Browser(work / "profile")
@@ -176,6 +179,22 @@ def main():
                 browser.call("Input.dispatchMouseEvent", type=kind, x=box[0], y=box[1], button="left", clickCount=1)
         check("similar", cli_paths(a.glimpse, "--db", library, "--image", first, "--top", str(top)), click_first,
               clear=False, ready="document.getElementById('status').textContent.startsWith('Like')")
+
+        # 4. The library has captions: the page offers keyword and hybrid ranking.
+        caption = json.loads(subprocess.run([a.glimpse, "search", "--db", library, query, "--top", "1"], check=True,
+                                            capture_output=True, text=True).stdout)["caption"]
+        word = caption.split()[0]
+        for mode, text in (("keyword", word), ("hybrid", query)):
+            def choose_and_type(mode=mode, text=text):
+                if not browser.evaluate("!document.getElementById('mode').hidden"):
+                    raise AssertionError("the ranking choice is not shown for a captioned library")
+                browser.evaluate(f"document.getElementById('mode').value = '{mode}'; document.getElementById('q').value = ''")
+                browser.evaluate("document.getElementById('q').focus()")
+                browser.call("Input.insertText", text=text)
+                for kind in ("keyDown", "keyUp"):
+                    browser.call("Input.dispatchKeyEvent", type=kind, key="Enter", code="Enter", windowsVirtualKeyCode=13,
+                                 text="\r" if kind == "keyDown" else "")
+            check(f"{mode}-query", cli_paths(a.glimpse, "--db", library, "--mode", mode, text, "--top", str(top)), choose_and_type)
     finally:
         if browser:
             browser.close()
