@@ -152,14 +152,20 @@ public final class LibraryIndexer {
         let side = clip.model.image.imageSize
         let batches = stride(from: 0, to: files.count, by: batchSize).map { Array(files[$0 ..< min($0 + batchSize, files.count)]) }
         let captioner = self.captioner
-        let prefetcher = BatchPrefetcher(count: batches.count) { index in
-            Self.prepare(batches[index], preprocessor: preprocessor, side: side, captioner: captioner)
+        // Batch k + 1 is read, decoded and preprocessed on another thread while batch k is encoded.
+        func preparing(_ index: Int) -> Background<Prepared>? {
+            guard batches.indices.contains(index) else { return nil }
+            let files = batches[index]
+            return Background { Self.prepare(files, preprocessor: preprocessor, side: side, captioner: captioner) }
         }
-        defer { prefetcher.cancel() }
+        var pending = preparing(0), taken = 0
         var slots = try allocator()
         let start = Date()
         var done = 0
-        while let batch = prefetcher.take() {
+        while let current = pending {
+            let batch = try current.get()
+            taken += 1
+            pending = preparing(taken)
             if let fault = batch.fault { throw fault }
             var change = CatalogueChange()
             var rows: [[Float]] = []

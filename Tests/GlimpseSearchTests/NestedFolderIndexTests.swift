@@ -80,7 +80,7 @@ final class NestedFolderIndexTests: XCTestCase {
             let slot = try Catalogue.slotCount(db, path: library.catalogue.path)
             try EmbeddingStore(path: library.embeddingsPath, dimension: dimension)
                 .write([[Float](repeating: 1 / Float(dimension).squareRoot(), count: dimension)], at: [slot])
-            var remote = CatalogueFile(root: "", path: "https://example.com/a.jpg", size: 0, mtime: 0, sha256: "", width: 0, height: 0, takenAt: nil, slot: slot)
+            let remote = CatalogueFile(root: "", path: "https://example.com/a.jpg", size: 0, mtime: 0, sha256: "", width: 0, height: 0, takenAt: nil, slot: slot)
             try remote.insert(db)
             try db.execute(sql: "UPDATE library SET slotCount = ?", arguments: [slot + 1])
         }

@@ -8,8 +8,8 @@ import GlimpseImage
 /// files or in-memory archive members (`DatasetImage`); each batch becomes a `PixelBatch` in
 /// which an image that cannot be read or decoded fails on its own.
 ///
-/// Bulk jobs call `pixels(for:)` from their `prepare` (which `BulkRunner` already runs one
-/// batch ahead); other loops use `forEach` or `prefetch`.
+/// Bulk jobs call `pixels(for:)` from their `prepare`, which `BulkRunner` runs one batch
+/// ahead on a background thread (`Background`), as the photo indexer does with its batches.
 public struct ImagePrefetcher: Sendable {
     public let preprocessor: ImagePreprocessor
     /// The side of the model's square input.
@@ -36,24 +36,6 @@ public struct ImagePrefetcher: Sendable {
         }
     }
 
-    /// Starts `pixels(for:)` on a background thread; `get()` on the result waits for it.
-    public func prefetch(_ images: [DatasetImage]) -> PrefetchedPixels {
-        PrefetchedPixels(Background { [self] in try pixels(for: images) })
-    }
-
-    /// Calls `body` with each batch and its pixels, in order, the next batch's images being
-    /// decoded while `body` runs on the current one.
-    public func forEach<Batches: Sequence>(_ batches: Batches, images: (Batches.Element) -> [DatasetImage],
-                                           _ body: (Batches.Element, PixelBatch) throws -> Void) throws {
-        var iterator = batches.makeIterator()
-        var current = iterator.next().map { ($0, prefetch(images($0))) }
-        while let (batch, pending) = current {
-            let pixels = try pending.get()
-            current = iterator.next().map { ($0, prefetch(images($0))) }
-            try body(batch, pixels)
-        }
-    }
-
     /// A file through `ImageDecoder` (checked, bounded read), or an archive member's bytes.
     public static func decode(_ image: DatasetImage) throws -> RGBImage {
         switch image {
@@ -61,12 +43,4 @@ public struct ImagePrefetcher: Sendable {
         case .memory(let name, let bytes): return try ImageDecoder.decode(data: bytes, name: name)
         }
     }
-}
-
-/// A batch being decoded on a background thread.
-public struct PrefetchedPixels: Sendable {
-    private let work: Background<PixelBatch>
-    init(_ work: Background<PixelBatch>) { self.work = work }
-    /// Waits for the batch; rethrows a failure of the batch as a whole (a bad image is not one).
-    public func get() throws -> PixelBatch { try work.get() }
 }
