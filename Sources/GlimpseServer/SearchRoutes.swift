@@ -14,7 +14,8 @@ enum SearchRoutes {
     static func add(to api: RouterGroup<BasicRequestContext>, library: LibraryService, models: ModelService, limit: Int) {
         api.get("search") { request, _ in
             let mode = try SearchRoutes.mode(request)
-            return try await reply(library.search(query(request, models: models, image: nil), mode: mode,
+            // Keyword search ranks captions only: the text is not embedded.
+            return try await reply(library.search(query(request, models: models, image: nil, embedding: mode != .keyword), mode: mode,
                                                   texts: FormQuery(request)[values: "q"].filter { !$0.isEmpty }), library: library)
         }
         api.post("search") { request, _ in
@@ -55,7 +56,8 @@ enum SearchRoutes {
 
     /// The query in the request's parameters: q, negative (repeatable), top, under,
     /// text_weight, image_weight, negative_weight; texts embedded on the text queue.
-    static func query(_ request: Request, models: ModelService, image: RGBImage?, needsTerm: Bool = true) async throws -> SearchQuery {
+    static func query(_ request: Request, models: ModelService, image: RGBImage?, needsTerm: Bool = true,
+                      embedding: Bool = true) async throws -> SearchQuery {
         let parameters = FormQuery(request)
         func number(_ name: String, _ fallback: Float) throws -> Float {
             guard let text = parameters[name] else { return fallback }
@@ -74,6 +76,7 @@ enum SearchRoutes {
         var terms: [(SearchQuery.Term, Float)] = []
         let texts = parameters[values: "q"].filter { !$0.isEmpty }
         let negatives = parameters[values: "negative"].filter { !$0.isEmpty }
+        guard embedding else { return SearchQuery(terms: [], top: top, under: parameters["under"]) }
         if !texts.isEmpty || !negatives.isEmpty || image != nil {
             let textQueue = try GlimpseServer.available(models.textEmbeddings, "a CLIP model (--model) to embed queries")
             for text in texts { terms.append((.embedding(try await textQueue.submit(text)), try number("text_weight", 1))) }
