@@ -150,13 +150,13 @@ def main():
         # 1. Type a query and press Enter.
         query = "a cat on a sofa"
 
-        def type_query():
+        def type_and_enter(text):
             browser.evaluate("document.getElementById('q').focus()")
-            browser.call("Input.insertText", text=query)
+            browser.call("Input.insertText", text=text)
             for kind in ("keyDown", "keyUp"):
                 browser.call("Input.dispatchKeyEvent", type=kind, key="Enter", code="Enter", windowsVirtualKeyCode=13,
                              text="\r" if kind == "keyDown" else "")
-        check("typed-query", cli_paths(a.glimpse, "--db", library, query, "--top", str(top)), type_query)
+        check("typed-query", cli_paths(a.glimpse, "--db", library, query, "--top", str(top)), lambda: type_and_enter(query))
 
         # 2. Drag a photo onto the page.
         dropped = str(photos / "a" / sorted(os.listdir(photos / "a"))[0])
@@ -189,11 +189,7 @@ def main():
                 if not browser.evaluate("!document.getElementById('mode').hidden"):
                     raise AssertionError("the ranking choice is not shown for a captioned library")
                 browser.evaluate(f"document.getElementById('mode').value = '{mode}'; document.getElementById('q').value = ''")
-                browser.evaluate("document.getElementById('q').focus()")
-                browser.call("Input.insertText", text=text)
-                for kind in ("keyDown", "keyUp"):
-                    browser.call("Input.dispatchKeyEvent", type=kind, key="Enter", code="Enter", windowsVirtualKeyCode=13,
-                                 text="\r" if kind == "keyDown" else "")
+                type_and_enter(text)
             check(f"{mode}-query", cli_paths(a.glimpse, "--db", library, "--mode", mode, text, "--top", str(top)), choose_and_type)
     finally:
         if browser:
