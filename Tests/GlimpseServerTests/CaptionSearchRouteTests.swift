@@ -32,14 +32,7 @@ final class CaptionSearchRouteTests: XCTestCase {
         return (library, photos)
     }
 
-    func app(_ library: PhotoLibrary) throws -> some ApplicationProtocol {
-        var configuration = ServerConfiguration()
-        configuration.port = 0
-        let service = ModelService(clip: ServerTests.clip, captioner: nil, detector: nil)
-        let libraryService = try LibraryService(library: library, batchSize: 8, capacity: 64)
-        return GlimpseServer.application(router: GlimpseServer.router(service: service, library: libraryService, configuration: configuration),
-                                         configuration: configuration)
-    }
+    func app(_ library: PhotoLibrary) throws -> some ApplicationProtocol { try SearchRouteTests.app(library) }
 
     func testKeywordAndHybridModesAnswerAsTheLibrary() async throws {
         let (library, photos) = try library(captioned: true)

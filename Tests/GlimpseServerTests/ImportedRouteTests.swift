@@ -31,12 +31,7 @@ final class ImportedRouteTests: XCTestCase {
         let local = try XCTUnwrap(try library.catalogue.files().first { $0.isLocal })
         try FileManager.default.removeItem(atPath: local.fullPath)
 
-        var configuration = ServerConfiguration()
-        configuration.port = 0
-        let service = ModelService(clip: ServerTests.clip, captioner: nil, detector: nil)
-        let libraryService = try LibraryService(library: library, batchSize: 8, capacity: 64)
-        let app = GlimpseServer.application(router: GlimpseServer.router(service: service, library: libraryService, configuration: configuration),
-                                            configuration: configuration)
+        let app = try SearchRouteTests.app(library)
         let files = try library.catalogue.files()
         try await app.test(.router) { client in
             for file in files {

@@ -33,7 +33,10 @@ final class SearchRouteTests: XCTestCase {
 
     override func tearDown() { try? FileManager.default.removeItem(atPath: root) }
 
-    func app() throws -> some ApplicationProtocol {
+    func app() throws -> some ApplicationProtocol { try Self.app(library) }
+
+    /// The server over `library` with the test CLIP only, on a port of the test's choosing.
+    static func app(_ library: PhotoLibrary) throws -> some ApplicationProtocol {
         var configuration = ServerConfiguration()
         configuration.port = 0
         let service = ModelService(clip: ServerTests.clip, captioner: nil, detector: nil)
