@@ -79,22 +79,32 @@ def make_dataset(root):
     return manifests, shards
 
 
+def json_lines(path, skip_blank=False):
+    """The objects of a JSON Lines file; none when it does not exist. A blank line is an
+    error unless `skip_blank` (Spark's part files may end with one)."""
+    if not os.path.exists(path):
+        return []
+    with open(path) as f:
+        return [json.loads(line) for line in f if not skip_blank or line.strip()]
+
+
+def json_lines_in(folder, keep):
+    """The objects of every file in `folder` whose name `keep` accepts, in name order."""
+    names = sorted(os.listdir(folder)) if os.path.isdir(folder) else []
+    return [record for name in names if keep(name) for record in json_lines(os.path.join(folder, name), skip_blank=True)]
+
+
 def read_folder(folder):
     """Rows of a bulk embedding folder (all chunks, in order): (metadata, image row, text row); errors."""
     rows, chunk = [], 0
     while os.path.exists(os.path.join(folder, "metadata", "metadata_%d.jsonl" % chunk)):
-        with open(os.path.join(folder, "metadata", "metadata_%d.jsonl" % chunk)) as f:
-            meta = [json.loads(line) for line in f]
+        meta = json_lines(os.path.join(folder, "metadata", "metadata_%d.jsonl" % chunk))
         images = np.load(os.path.join(folder, "img_emb", "img_emb_%d.npy" % chunk))
         texts = np.load(os.path.join(folder, "text_emb", "text_emb_%d.npy" % chunk))
         assert len(meta) == images.shape[0] == texts.shape[0]
         rows += [(m, images[i].tolist(), texts[i].tolist()) for i, m in enumerate(meta)]
         chunk += 1
-    errors = []
-    if os.path.exists(os.path.join(folder, "errors.jsonl")):
-        with open(os.path.join(folder, "errors.jsonl")) as f:
-            errors = [json.loads(line) for line in f]
-    return rows, errors
+    return rows, json_lines(os.path.join(folder, "errors.jsonl"))
 
 
 def spark(args, extra, job=None):
@@ -110,17 +120,8 @@ def spark(args, extra, job=None):
 
 def read_capfilt(folder):
     """CapFilt records of an output folder (all chunks), and its errors."""
-    records = []
-    chunks = os.path.join(folder, "capfilt")
-    for name in sorted(os.listdir(chunks)) if os.path.isdir(chunks) else []:
-        if name.endswith(".jsonl"):
-            with open(os.path.join(chunks, name)) as f:
-                records += [json.loads(line) for line in f if line.strip()]
-    errors = []
-    if os.path.exists(os.path.join(folder, "errors.jsonl")):
-        with open(os.path.join(folder, "errors.jsonl")) as f:
-            errors = [json.loads(line) for line in f]
-    return records, errors
+    records = json_lines_in(os.path.join(folder, "capfilt"), lambda name: name.endswith(".jsonl"))
+    return records, json_lines(os.path.join(folder, "errors.jsonl"))
 
 
 def verdicts(record):
@@ -162,12 +163,7 @@ def check_capfilt(args, root, manifests, inputs):
     out = os.path.join(root, "capfilt-pipe")
     done = spark(args, ["--mode", "pipe", "--partitions", str(args.partitions), "--out", out] + manifests, job)
     check("capfilt: spark pipe mode runs", done.returncode == 0)
-    lines = []
-    pipe = os.path.join(out, "pipe")
-    for part in sorted(os.listdir(pipe)) if os.path.isdir(pipe) else []:
-        if part.startswith("part-"):
-            with open(os.path.join(pipe, part)) as f:
-                lines += [json.loads(line) for line in f if line.strip()]
+    lines = json_lines_in(os.path.join(out, "pipe"), lambda name: name.startswith("part-"))
     good = [l for l in lines if "error" not in l]
     ref_by_id = {r["metadata"]["id"]: verdicts(r) for r in ref if isinstance(r.get("metadata"), dict) and "id" in r["metadata"]}
     ids = [l["metadata"]["id"] for l in good]
@@ -217,11 +213,7 @@ def main():
         out = os.path.join(root, "spark-pipe")
         done = spark(args, ["--mode", "pipe", "--partitions", str(args.partitions), "--out", out] + manifests)
         check("spark pipe mode runs", done.returncode == 0)
-        lines = []
-        for part in sorted(os.listdir(os.path.join(out, "pipe"))) if os.path.isdir(os.path.join(out, "pipe")) else []:
-            if part.startswith("part-"):
-                with open(os.path.join(out, "pipe", part)) as f:
-                    lines += [json.loads(line) for line in f if line.strip()]
+        lines = json_lines_in(os.path.join(out, "pipe"), lambda name: name.startswith("part-"))
         good = [l for l in lines if "error" not in l]
         failed = [l for l in lines if "error" in l]
         ref_by_id = {m["metadata"]["id"]: (img, txt) for m, img, txt in ref_rows if m.get("metadata") and "id" in m["metadata"]}
