@@ -7,12 +7,6 @@ import XCTest
 /// from chance, 1/12, to several times that), a run interrupted and resumed ends with exactly the parameters of
 /// an uninterrupted one, and options that cannot work are refused.
 final class CLIPFineTuningTests: XCTestCase {
-    func scratch(_ name: String) throws -> String {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("glimpse-\(name)-\(UUID().uuidString)").path
-        addTeardownBlock { try? FileManager.default.removeItem(atPath: folder) }
-        return folder
-    }
-
     var model: Checkpoint { get throws { try Checkpoint(folder: Fixtures.path("clip-tiny")) } }
 
     /// Fraction of `samples` whose own caption is the nearest of the 12 captions (cosine).

@@ -8,12 +8,6 @@ import XCTest
 /// Glimpse loads back into a model with the same outputs. (The transformers side of the round
 /// trip is Tools/fixtures/check_clip_checkpoint.py.)
 final class TrainingCheckpointTests: XCTestCase {
-    func scratch(_ name: String) throws -> String {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("glimpse-\(name)-\(UUID().uuidString)").path
-        addTeardownBlock { try? FileManager.default.removeItem(atPath: folder) }
-        return folder
-    }
-
     func trainedOnce() throws -> CLIPTrainer {
         let trainer = try CLIPTrainer(checkpoint: Checkpoint(folder: Fixtures.path("clip-tiny")), learningRate: 1e-2)
         let pixels = Tensor(shape: [2, 3, 64, 64]) { for i in 0 ..< $0.count { $0[i] = Float(i % 97) / 48 - 1 } }
