@@ -5,8 +5,9 @@ import PackageDescription
 ///
 /// Hot elementwise kernels live in the C target `CGlimpseKernels`, compiled once per
 /// instruction-set level (AVX-512, AVX2, baseline) and chosen at run time, so library users
-/// get fast code without special compiler flags. GEMM goes to BLAS: OpenBLAS on Linux,
-/// Accelerate on Apple platforms.
+/// get fast code without special compiler flags. Linear layers run on weights packed once at
+/// load (oneDNN on Linux, in fp32, bf16 or int8); other products go to BLAS: OpenBLAS on
+/// Linux, Accelerate on Apple platforms.
 
 
 let package = Package(
@@ -38,7 +39,10 @@ let package = Package(
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CArchive", pkgConfig: "libarchive",
                        providers: [.apt(["libarchive-dev"]), .brew(["libarchive"])]),
-        .target(name: "CGlimpseKernels"),
+        // Pre-packed linear layers run on oneDNN on Linux (Debian's libdnnl-dev, OpenMP build).
+        .target(name: "CGlimpseKernels", linkerSettings: [
+            .linkedLibrary("dnnl", .when(platforms: [.linux])), .linkedLibrary("gomp", .when(platforms: [.linux])),
+        ]),
         // Errors, limits, checked file reading and config reading: what every module needs,
         // so the tokenizers and image decoders do not pull in BLAS.
         .target(name: "GlimpseBase"),

@@ -36,9 +36,14 @@ public struct TensorEntry: @unchecked Sendable {
 /// A checkpoint's tensors by name, whatever file format they came from.
 public protocol WeightStore: Sendable {
     var entries: [String: TensorEntry] { get }
+    /// The precision the linear layers loaded from it are packed at, or nil to keep them as
+    /// plain fp32 tensors (training, where weights change every step).
+    var precision: Precision? { get }
 }
 
 extension WeightStore {
+    public var precision: Precision? { nil }
+
     public var names: [String] { entries.keys.sorted() }
     public func contains(_ name: String) -> Bool { entries[name] != nil }
 

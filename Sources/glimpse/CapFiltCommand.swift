@@ -39,6 +39,9 @@ struct CapFiltCommand: ParsableCommand {
 
     @OptionGroup var bulk: BulkOptions
 
+    @Option(help: precisionHelp)
+    var precision: Precision = .fp32
+
     @Option(parsing: .unconditional,
             help: "Synthetic captions per image, 0 (filter the web texts only) to \(Limits.beams).")
     var captionsPerImage: Int = 1
@@ -124,8 +127,8 @@ struct CapFiltCommand: ParsableCommand {
 
     func run() throws {
         if let threads { Parallel.threadCount = threads }
-        let capFilt = try CapFilt(captioner: BLIPCaptioner(model: captioner, progress: downloadProgress(quiet: quiet)),
-                                  filter: BLIPMatcher(model: filter, progress: downloadProgress(quiet: quiet)), options: options)
+        let capFilt = try CapFilt(captioner: BLIPCaptioner(model: captioner, precision: precision, progress: downloadProgress(quiet: quiet)),
+                                  filter: BLIPMatcher(model: filter, precision: precision, progress: downloadProgress(quiet: quiet)), options: options)
         let job = CapFiltJob(capFilt: capFilt, format: format)
         let started = Date()
         try bulk.run(job, batchSize: batchSize, quiet: quiet, requireText: !textOptional)

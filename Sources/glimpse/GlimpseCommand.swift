@@ -138,6 +138,9 @@ struct ModelOptions: ParsableArguments {
     @Option(parsing: .unconditional, help: "Worker threads, 1 to \(Limits.threads) (default: GLIMPSE_NUM_THREADS, else all cores).")
     var threads: Int?
 
+    @Option(help: precisionHelp)
+    var precision: Precision = .fp32
+
     func validate() throws {
         guard !model.isEmpty else { throw ValidationError("--model is empty: give a model folder or a Hub id") }
         try Check.range(batchSize, "--batch-size", 1 ... Limits.batchSize)

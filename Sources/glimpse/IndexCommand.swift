@@ -16,6 +16,9 @@ struct IndexCommand: ParsableCommand {
     @Option(name: .long, help: "The library folder (created if missing): catalogue.sqlite and embeddings.f32.")
     var db: String
 
+    @Option(help: precisionHelp)
+    var precision: Precision = .fp32
+
     @Argument(help: "Folders of photos.")
     var folders: [String] = []
 
@@ -57,7 +60,7 @@ struct IndexCommand: ParsableCommand {
         if let threads { Parallel.threadCount = threads }
         if !imports.isEmpty { return try runImport() }
         let library = try PhotoLibrary(folder: db, create: true)
-        let clip = try CLIP(checkpoint: locateModel(model, quiet: quiet))
+        let clip = try CLIP(checkpoint: locateModel(model, quiet: quiet, precision: precision))
         let indexer = try LibraryIndexer(library: library, clip: clip, model: LibraryModel(spec: model, clip: clip))
         indexer.batchSize = batchSize
         try captionIndexing(indexer, spec: captions, quiet: quiet)

@@ -8,7 +8,7 @@ extension IndexCommand {
     /// `EmbeddingImporter`); one summary object, exit 1 when a folder or chunk failed.
     func runImport() throws {
         let library = try PhotoLibrary(folder: db, create: true)
-        let clip = try CLIP(checkpoint: locateModel(model, quiet: quiet))
+        let clip = try CLIP(checkpoint: locateModel(model, quiet: quiet, precision: precision))
         let importer = try EmbeddingImporter(library: library, model: LibraryModel(spec: model, clip: clip))
         var bar: Progress?
         let summary = try importer.importFolders(imports) { progress in

@@ -5,8 +5,10 @@ import Glimpse
 /// `--model` for every command: a model folder, or a Hub id `ORG/NAME[@REVISION]` found in
 /// (or downloaded into) the Hugging Face cache, with a download bar on standard error.
 /// Every command resolves `--model` here, through the library's `ModelLocator`.
-func locateModel(_ spec: String, files: ModelFiles = .model, quiet: Bool) throws -> Checkpoint {
-    try ModelLocator.resolve(spec, files: files, environment: HubEnvironment(), progress: downloadProgress(quiet: quiet))
+func locateModel(_ spec: String, files: ModelFiles = .model, quiet: Bool, precision: Precision = .fp32) throws -> Checkpoint {
+    var checkpoint = try ModelLocator.resolve(spec, files: files, environment: HubEnvironment(), progress: downloadProgress(quiet: quiet))
+    checkpoint.precision = precision
+    return checkpoint
 }
 
 /// A download bar on standard error, or nothing with `--quiet`.
@@ -17,13 +19,24 @@ func downloadProgress(quiet: Bool) -> DownloadProgressHandler? {
 }
 
 extension ModelOptions {
-    func checkpoint(files: ModelFiles = .model) throws -> Checkpoint { try locateModel(model, files: files, quiet: quiet) }
+    /// The folder `--model` names, at `--precision`.
+    func checkpoint(files: ModelFiles = .model) throws -> Checkpoint {
+        try locateModel(model, files: files, quiet: quiet, precision: precision)
+    }
 
     /// The model `--model` names (folder or Hub id), opened as the library's `init(model:)` does.
     func open<Model: CheckpointLoadable>(_ type: Model.Type) throws -> Model {
-        try Model(model: model, progress: downloadProgress(quiet: quiet))
+        try Model(model: model, precision: precision, progress: downloadProgress(quiet: quiet))
     }
 }
+
+extension Precision: ExpressibleByArgument {
+    public init?(argument: String) { try? self.init(parsing: argument) }
+}
+
+let precisionHelp = ArgumentHelp(
+    "Number format of the linear layers: fp32 (default, exact), bf16 or int8.",
+    discussion: "bf16 and int8 are faster and approximate: embeddings keep a cosine of at least 0.999 to fp32 (see README, Precision).")
 
 let modelHelp = ArgumentHelp(
     "Model folder (Hugging Face layout) or Hub id ORG/NAME[@REVISION].",

@@ -43,6 +43,9 @@ struct SearchCommand: ParsableCommand {
     @Flag(help: "Exact search even where the library keeps an approximate index (see glimpse index --approximate).")
     var exact = false
 
+    @Option(help: precisionHelp)
+    var precision: Precision = .fp32
+
     @Option(help: "semantic (CLIP embeddings), keyword (BM25 over the BLIP captions) or hybrid (both, by reciprocal rank fusion); keyword and hybrid need a library indexed with --captions.")
     var mode: SearchMode = .semantic
 
@@ -71,7 +74,7 @@ struct SearchCommand: ParsableCommand {
         if let threads { Parallel.threadCount = threads }
         let library = try PhotoLibrary(folder: db)
         let snapshot = try library.snapshot()
-        let clip = mode == .keyword && model == nil ? nil : try openLibraryModel(snapshot.model, override: model, library: library.folder, quiet: quiet)
+        let clip = mode == .keyword && model == nil ? nil : try openLibraryModel(snapshot.model, override: model, library: library.folder, quiet: quiet, precision: precision)
         let query = SearchQuery(text: text, image: image, textWeight: textWeight, imageWeight: imageWeight,
                                 negatives: negative, negativeWeight: negativeWeight, top: top,
                                 under: under.map { URL(fileURLWithPath: $0).standardizedFileURL.path })
@@ -90,11 +93,12 @@ struct SearchCommand: ParsableCommand {
 
 /// The library's model for embedding queries: `--model` when given (checked to be the
 /// library's), else the one recorded in the library.
-func openLibraryModel(_ recorded: LibraryModel, override: String?, library: String, quiet: Bool) throws -> CLIP {
+func openLibraryModel(_ recorded: LibraryModel, override: String?, library: String, quiet: Bool,
+                      precision: Precision = .fp32) throws -> CLIP {
     let spec = override ?? recorded.locator
     let clip: CLIP
     do {
-        clip = try CLIP(checkpoint: locateModel(spec, quiet: quiet))
+        clip = try CLIP(checkpoint: locateModel(spec, quiet: quiet, precision: precision))
     } catch let error as GlimpseError where override == nil {
         throw GlimpseError.invalidArgument("the library's model \(recorded.locator) cannot be opened (\(error)); give it with --model")
     }

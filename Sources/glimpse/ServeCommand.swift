@@ -26,6 +26,9 @@ struct ServeCommand: ParsableCommand {
     @Option(help: "Address to listen on (default 127.0.0.1).")
     var host = "127.0.0.1"
 
+    @Option(help: precisionHelp)
+    var precision: Precision = .fp32
+
     @Option(parsing: .unconditional, help: "Port (0 picks a free one; the chosen port is printed).")
     var port = 8080
 
@@ -67,9 +70,9 @@ struct ServeCommand: ParsableCommand {
     func run() throws {
         if let threads { Parallel.threadCount = threads }
         var names: [String: String] = [:]
-        let clip = try model.map { names["clip"] = $0; return try CLIP(model: $0) }
-        let captioner = try captionModel.map { names["caption"] = $0; return try BLIPCaptioner(model: $0) }
-        let detector = try detectModel.map { names["detect"] = $0; return try OwlViT(model: $0) }
+        let clip = try model.map { names["clip"] = $0; return try CLIP(model: $0, precision: precision) }
+        let captioner = try captionModel.map { names["caption"] = $0; return try BLIPCaptioner(model: $0, precision: precision) }
+        let detector = try detectModel.map { names["detect"] = $0; return try OwlViT(model: $0, precision: precision) }
         let configuration = serverConfiguration()
         var library: LibraryService?
         if let db, let clip, let model {

@@ -43,6 +43,9 @@ struct TrainCLIPCommand: ParsableCommand {
     func validate() throws {
         guard !data.isEmpty else { throw ValidationError("nothing to train on: give --data PATH...") }
         guard !out.isEmpty else { throw ValidationError("--out is empty: give an output folder") }
+        guard options.precision == .fp32 else {
+            throw ValidationError("--precision \(options.precision): training runs in fp32 (bf16 and int8 are for inference)")
+        }
         guard options.batchSize >= 2 else {
             throw ValidationError("--batch-size \(options.batchSize): the contrastive loss needs at least 2 pairs a batch (each pair's negatives are the others)")
         }

@@ -55,11 +55,16 @@ final class CLIPGradientTests: XCTestCase {
 
     func testInferenceOnTrainableWeightsMatchesTheMemoryMappedModel() throws {
         let checkpoint = try Checkpoint(folder: Fixtures.path("clip-tiny"))
-        let mapped = try CLIPModel(checkpoint: checkpoint)
+        // The memory-mapped store itself (no precision): linear layers unpacked, as in training.
+        let mapped = try CLIPModel(config: CLIPConfig(reader: checkpoint.config()),
+                                   weights: SafetensorsFile(path: checkpoint.file("model.safetensors").path))
         let owned = try CLIPModel(config: CLIPConfig(reader: checkpoint.config()),
                                   weights: try TrainableWeights(copying: try checkpoint.weights()))
         let ids = [[49406, 320, 1125, 49407]]
         XCTAssertEqual(try owned.textFeatures(ids: ids).scalars, try mapped.textFeatures(ids: ids).scalars)
+        // Loaded for inference (fp32 layers packed where that is faster): the same within rounding.
+        assertClose(try CLIPModel(checkpoint: checkpoint).textFeatures(ids: ids).scalars,
+                    try owned.textFeatures(ids: ids).scalars, abs: 1e-5, "packed fp32 inference")
     }
 
     private func maxMagnitude(_ t: Tensor) -> Float { t.scalars.map(abs).max() ?? 0 }

@@ -88,4 +88,5 @@ void gl_bf16_to_f32(const uint16_t *src, float *dst, long n); /* bfloat16, exact
 #ifdef __cplusplus
 }
 #endif
+#include "glimpse_packed.h"
 #endif

@@ -39,9 +39,9 @@ public final class BLIPRetrievalModel: Sendable {
         vision = try VisionTransformer(weights, prefix: "vision_model", config: config.vision, names: .blip)
         textEncoder = try BERTEncoder(weights, prefix: "text_encoder", config: config.text.bert)
         let e = config.imageTextHiddenSize, dt = config.text.bert.tower.hiddenSize
-        visionProjection = try Linear(weights, "vision_proj", in: config.vision.tower.hiddenSize, out: e)
-        textProjection = try Linear(weights, "text_proj", in: dt, out: e)
-        itmHead = try Linear(weights, "itm_head", in: dt, out: 2)
+        visionProjection = try Linear(weights, "vision_proj", in: config.vision.tower.hiddenSize, out: e, exact: true)
+        textProjection = try Linear(weights, "text_proj", in: dt, out: e, exact: true)
+        itmHead = try Linear(weights, "itm_head", in: dt, out: 2, exact: true)
     }
 
     public convenience init(checkpoint: Checkpoint) throws {

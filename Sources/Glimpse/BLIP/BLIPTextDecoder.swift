@@ -19,7 +19,7 @@ struct BLIPLMHead: Sendable {
             ?? store.optionalTensor("\(prefix).decoder.bias", shape: [v]) else {
             throw GlimpseError.missingTensor("\(prefix).bias")
         }
-        decoder = Linear(weight: weight, bias: bias)
+        decoder = Linear(weight: weight, bias: bias, precision: store.precision)
     }
 
     func callAsFunction(_ hidden: Tensor) -> Tensor {

@@ -54,11 +54,11 @@ public final class CLIPModel: Sendable {
     public convenience init(config: CLIPConfig, weights: WeightStore) throws {
         let vision = try VisionTransformer(weights, prefix: "vision_model", config: config.vision, names: .clip)
         let visualProjection = try Linear(weights, "visual_projection", in: config.vision.tower.hiddenSize,
-                                          out: config.projectionDim, bias: false)
+                                          out: config.projectionDim, bias: false, exact: true)
         self.init(image: ProjectedVisionTransformer(transformer: vision, projection: visualProjection),
                   text: try CLIPTextTransformer(weights, prefix: "text_model", config: config.text),
                   textProjection: try Linear(weights, "text_projection", in: config.text.tower.hiddenSize,
-                                             out: config.projectionDim, bias: false),
+                                             out: config.projectionDim, bias: false, exact: true),
                   logitScale: Foundation.exp(try weights.tensor("logit_scale", shape: []).item),
                   logitScaleParameter: try weights.tensor("logit_scale", shape: []))
     }

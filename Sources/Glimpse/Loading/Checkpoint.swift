@@ -5,6 +5,8 @@ import GlimpseCore
 /// preprocessor files side by side.
 public struct Checkpoint: Sendable {
     public let folder: URL
+    /// The precision models built from it compute their linear layers in (see `Precision`).
+    public var precision: Precision = .fp32
 
     /// Checks that `path` is an existing folder; the error says what was looked for.
     public init(folder path: String) throws {
@@ -32,12 +34,16 @@ public struct Checkpoint: Sendable {
 
     /// The weights, preferring safetensors: `model.safetensors`, then a sharded index, then a
     /// PyTorch `pytorch_model.bin` (read without Python; its pickle cannot run code).
+    /// Models built on them pack their linear layers at `precision`.
     public func weights() throws -> WeightStore {
-        if exists("model.safetensors") { return try SafetensorsFile(path: file("model.safetensors").path) }
+        if exists("model.safetensors") { return try atPrecision(SafetensorsFile(path: file("model.safetensors").path)) }
         if exists("model.safetensors.index.json") {
-            return try ShardedSafetensors(indexPath: file("model.safetensors.index.json").path)
+            return try atPrecision(ShardedSafetensors(indexPath: file("model.safetensors.index.json").path))
         }
-        if exists("pytorch_model.bin") { return try TorchCheckpointFile(path: file("pytorch_model.bin").path) }
+        if exists("pytorch_model.bin") { return try atPrecision(TorchCheckpointFile(path: file("pytorch_model.bin").path)) }
         throw GlimpseError.fileNotFound(path: folder.path, what: "weights (model.safetensors, model.safetensors.index.json or pytorch_model.bin) in model folder")
     }
+
+    /// `store` with this checkpoint's precision.
+    func atPrecision(_ store: WeightStore) -> WeightStore { PrecisionWeights(store, precision: precision) }
 }

@@ -17,13 +17,18 @@ extension CheckpointLoadable {
     /// Opens a model folder, or a Hub id `ORG/NAME[@REVISION]` found in (or downloaded into)
     /// the Hugging Face cache: `try CLIP(model: "openai/clip-vit-base-patch32")`. An existing
     /// path always wins over a Hub id of the same spelling (see `ModelLocator`).
-    public init(model: String, environment: HubEnvironment = HubEnvironment(),
+    /// `precision` chooses the number format of its linear layers (`Precision`; fp32 by default).
+    public init(model: String, precision: Precision = .fp32, environment: HubEnvironment = HubEnvironment(),
                 progress: DownloadProgressHandler? = nil) throws {
-        try self.init(checkpoint: ModelLocator.resolve(model, files: Self.files, environment: environment, progress: progress))
+        var checkpoint = try ModelLocator.resolve(model, files: Self.files, environment: environment, progress: progress)
+        checkpoint.precision = precision
+        try self.init(checkpoint: checkpoint)
     }
 
     /// Opens a model folder (never a Hub id).
-    public init(folder path: String) throws {
-        try self.init(checkpoint: Checkpoint(folder: path))
+    public init(folder path: String, precision: Precision = .fp32) throws {
+        var checkpoint = try Checkpoint(folder: path)
+        checkpoint.precision = precision
+        try self.init(checkpoint: checkpoint)
     }
 }

@@ -11,9 +11,9 @@ public struct BoxHead: Sendable {
     public let bias: [Float]
 
     public init(_ store: WeightStore, _ prefix: String, width: Int, gridHeight: Int, gridWidth: Int) throws {
-        dense0 = try Linear(store, "\(prefix).dense0", in: width, out: width)
-        dense1 = try Linear(store, "\(prefix).dense1", in: width, out: width)
-        dense2 = try Linear(store, "\(prefix).dense2", in: width, out: 4)
+        dense0 = try Linear(store, "\(prefix).dense0", in: width, out: width, exact: true)
+        dense1 = try Linear(store, "\(prefix).dense1", in: width, out: width, exact: true)
+        dense2 = try Linear(store, "\(prefix).dense2", in: width, out: 4, exact: true)
         bias = Self.boxBias(gridHeight: gridHeight, gridWidth: gridWidth)
     }
 

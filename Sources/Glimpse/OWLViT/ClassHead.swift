@@ -12,9 +12,9 @@ public struct ClassHead: Sendable {
     public static let maskedLogit = -Float.greatestFiniteMagnitude
 
     public init(_ store: WeightStore, _ prefix: String, visionWidth: Int, queryWidth: Int) throws {
-        dense0 = try Linear(store, "\(prefix).dense0", in: visionWidth, out: queryWidth)
-        logitShift = try Linear(store, "\(prefix).logit_shift", in: visionWidth, out: 1)
-        logitScale = try Linear(store, "\(prefix).logit_scale", in: visionWidth, out: 1)
+        dense0 = try Linear(store, "\(prefix).dense0", in: visionWidth, out: queryWidth, exact: true)
+        logitShift = try Linear(store, "\(prefix).logit_shift", in: visionWidth, out: 1, exact: true)
+        logitScale = try Linear(store, "\(prefix).logit_scale", in: visionWidth, out: 1, exact: true)
     }
 
     /// Unnormalised class embeddings [rows, queryWidth] (what the reference returns as

@@ -36,7 +36,7 @@ public final class OwlViTForObjectDetection: Sendable {
         vision = try VisionTransformer(weights, prefix: "\(prefix).vision_model", config: config.vision, names: .owlViT)
         text = try CLIPTextTransformer(weights, prefix: "\(prefix).text_model", config: config.text)
         textProjection = try Linear(weights, "\(prefix).text_projection", in: config.text.tower.hiddenSize,
-                                    out: config.projectionDim, bias: false)
+                                    out: config.projectionDim, bias: false, exact: true)
         layerNorm = try LayerNorm(weights, "layer_norm", dim: width, eps: config.vision.tower.layerNormEps)
         boxHead = try BoxHead(weights, "box_head", width: width, gridHeight: config.gridSize, gridWidth: config.gridSize)
         classHead = try ClassHead(weights, "class_head", visionWidth: width, queryWidth: config.text.tower.hiddenSize)

@@ -6,8 +6,8 @@ extension Checkpoint {
     /// `open_clip_pytorch_model.bin`. (A `model.safetensors` beside them in `timm/*`
     /// repositories is timm's image tower alone, so it is not looked at.)
     public func openCLIPWeights() throws -> WeightStore {
-        if exists("open_clip_model.safetensors") { return try SafetensorsFile(path: file("open_clip_model.safetensors").path) }
-        if exists("open_clip_pytorch_model.bin") { return try TorchCheckpointFile(path: file("open_clip_pytorch_model.bin").path) }
+        if exists("open_clip_model.safetensors") { return try atPrecision(SafetensorsFile(path: file("open_clip_model.safetensors").path)) }
+        if exists("open_clip_pytorch_model.bin") { return try atPrecision(TorchCheckpointFile(path: file("open_clip_pytorch_model.bin").path)) }
         throw GlimpseError.fileNotFound(path: folder.path, what: "open_clip weights (open_clip_model.safetensors or open_clip_pytorch_model.bin) in model folder")
     }
 }
@@ -19,8 +19,10 @@ extension Checkpoint {
 /// tower's, whose model reads open_clip names, `visual.proj`, `text_projection`) are kept.
 struct OpenCLIPWeights: WeightStore {
     let entries: [String: TensorEntry]
+    let precision: Precision?
 
     init(_ store: WeightStore, customText: Bool, visionTransformer: Bool) throws {
+        precision = store.precision
         var entries: [String: TensorEntry] = [:]
         for (name, entry) in store.entries {
             var key = name

@@ -25,9 +25,11 @@ struct SelfAttention: Sendable {
             v = try Linear(store, "\(prefix).v_proj", in: d, out: d)
             out = try Linear(store, "\(prefix).out_proj", in: d, out: d)
         case .fused:
-            let qkv = try Linear(store, "\(prefix).qkv", in: d, out: 3 * d)
+            let weight = try store.tensor("\(prefix).qkv.weight", shape: [3 * d, d])
+            let bias = try store.tensor("\(prefix).qkv.bias", shape: [3 * d])
             let parts = (0 ..< 3).map { i in
-                Linear(weight: qkv.weight.rows(i * d ..< (i + 1) * d), bias: qkv.bias?.rows(i * d ..< (i + 1) * d))
+                Linear(weight: weight.rows(i * d ..< (i + 1) * d), bias: bias.rows(i * d ..< (i + 1) * d),
+                       precision: store.precision)
             }
             (q, k, v) = (parts[0], parts[1], parts[2])
             out = try Linear(store, "\(prefix).projection", in: d, out: d)

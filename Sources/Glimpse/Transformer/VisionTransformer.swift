@@ -51,7 +51,8 @@ public struct VisionTransformer: Sendable {
         let d = config.tower.hiddenSize, p = config.patchSize, eps = config.tower.layerNormEps
         let kernel = try store.tensor("\(prefix).embeddings.patch_embedding.weight", shape: [d, config.channels, p, p])
         patchEmbedding = Linear(weight: kernel.reshaped([d, config.channels * p * p]),
-                                bias: names.patchBias ? try store.tensor("\(prefix).embeddings.patch_embedding.bias", shape: [d]) : nil)
+                                bias: names.patchBias ? try store.tensor("\(prefix).embeddings.patch_embedding.bias", shape: [d]) : nil,
+                                precision: store.precision)
         classEmbedding = try store.tensor("\(prefix).embeddings.class_embedding", shape: [d]).reshaped([1, d])
         positionEmbedding = try store.tensor("\(prefix).\(names.positionEmbedding)", shape: [config.positions, d])
         preNorm = try names.preNorm.map { try LayerNorm(store, "\(prefix).\($0)", dim: d, eps: eps) }
