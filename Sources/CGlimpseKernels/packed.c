@@ -44,38 +44,61 @@ dnnl_engine_t gl__engine(void) {
     return engine;
 }
 
-/* One block's primitive (runtime row count, weights in the layout oneDNN picks) and its
- * reordered weights from `source` ([nb, k] rows, at the source type). 0 on success. */
-static int onednn_block(struct gl_packed *p, struct block *b, const void *source, dnnl_data_type_t source_type,
-                        char *kernel, size_t kernel_size) {
+dnnl_primitive_desc_t gl__matmul_pd(const struct gl_packed *p, const struct block *b, long rows,
+                                    const dnnl_memory_desc_t *weights) {
     dnnl_data_type_t type = gl__onednn_type(p->precision);
-    dnnl_dim_t src_dims[2] = {DNNL_RUNTIME_DIM_VAL, p->k}, w_dims[2] = {p->k, b->nb};
-    dnnl_dim_t dst_dims[2] = {DNNL_RUNTIME_DIM_VAL, b->nb}, dst_strides[2] = {DNNL_RUNTIME_DIM_VAL, 1};
-    dnnl_dim_t bias_dims[2] = {1, b->nb};
-    dnnl_memory_desc_t src_md, w_md, dst_md, bias_md, plain_md;
+    dnnl_dim_t src_dims[2] = {rows, p->k}, w_dims[2] = {p->k, b->nb}, dst_dims[2] = {rows, b->nb};
+    /* Fixed row counts write a dense [rows, nb] result (brgemm takes no row stride there). */
+    dnnl_dim_t dst_strides[2] = {rows == DNNL_RUNTIME_DIM_VAL ? DNNL_RUNTIME_DIM_VAL : b->nb, 1}, bias_dims[2] = {1, b->nb};
+    dnnl_memory_desc_t src_md, w_md, dst_md, bias_md;
     int with_bias = p->bias && p->precision != GL_PRECISION_INT8;
     if (dnnl_memory_desc_init_by_tag(&src_md, 2, src_dims, type, dnnl_ab) != dnnl_success ||
-        dnnl_memory_desc_init_by_tag(&w_md, 2, w_dims, type, dnnl_format_tag_any) != dnnl_success ||
         dnnl_memory_desc_init_by_strides(&dst_md, 2, dst_dims, p->precision == GL_PRECISION_INT8 ? dnnl_s32 : dnnl_f32,
                                          dst_strides) != dnnl_success ||
-        dnnl_memory_desc_init_by_tag(&bias_md, 2, bias_dims, dnnl_f32, dnnl_ab) != dnnl_success ||
-        dnnl_memory_desc_init_by_tag(&plain_md, 2, w_dims, source_type, dnnl_ba) != dnnl_success)
-        return -1;
+        dnnl_memory_desc_init_by_tag(&bias_md, 2, bias_dims, dnnl_f32, dnnl_ab) != dnnl_success)
+        return NULL;
+    if (weights) w_md = *weights;
+    else if (dnnl_memory_desc_init_by_tag(&w_md, 2, w_dims, type, dnnl_format_tag_any) != dnnl_success) return NULL;
     dnnl_matmul_desc_t desc;
-    if (dnnl_matmul_desc_init(&desc, &src_md, &w_md, with_bias ? &bias_md : NULL, &dst_md) != dnnl_success) return -1;
-    dnnl_primitive_desc_t pd = NULL, reorder_pd = NULL;
-    dnnl_primitive_t reorder = NULL;
-    dnnl_memory_t plain = NULL;
-    dnnl_stream_t stream = NULL;
-    int status = -1;
-    if (dnnl_primitive_desc_create(&pd, &desc, NULL, engine, NULL) != dnnl_success) goto done;
+    dnnl_primitive_desc_t pd = NULL;
+    if (dnnl_matmul_desc_init(&desc, &src_md, &w_md, with_bias ? &bias_md : NULL, &dst_md) != dnnl_success ||
+        dnnl_primitive_desc_create(&pd, &desc, NULL, gl__engine(), NULL) != dnnl_success)
+        return NULL;
     const char *impl = NULL;
     dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl);
     /* A reference implementation is a correctness fallback, orders of magnitude slow. */
-    if (!impl || strstr(impl, "ref")) goto done;
-    snprintf(kernel, kernel_size, "onednn %s", impl);
+    if (!impl || strstr(impl, "ref")) {
+        dnnl_primitive_desc_destroy(pd);
+        return NULL;
+    }
+    return pd;
+}
+
+/* One block's weights, reordered from `source` ([nb, k] rows at the source type) into the
+ * layout of oneDNN's kernel: brgemm's (primitives built per row count, GL_PACKED_ROWS
+ * first) where it has one, else a primitive for any row count. 0 on success. */
+static int onednn_block(struct gl_packed *p, struct block *b, const void *source, dnnl_data_type_t source_type,
+                        char *kernel, size_t kernel_size) {
+    dnnl_dim_t w_dims[2] = {p->k, b->nb};
+    dnnl_memory_desc_t plain_md;
+    if (dnnl_memory_desc_init_by_tag(&plain_md, 2, w_dims, source_type, dnnl_ba) != dnnl_success) return -1;
+    const char *impl = NULL;
+    dnnl_primitive_desc_t pd = gl__matmul_pd(p, b, GL_PACKED_ROWS, NULL), reorder_pd = NULL;
+    if (pd) dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl);
+    b->fixed = pd && impl && strstr(impl, "brg");
+    if (!b->fixed) {
+        if (pd) dnnl_primitive_desc_destroy(pd);
+        if (!(pd = gl__matmul_pd(p, b, DNNL_RUNTIME_DIM_VAL, NULL))) return -1;
+        dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl);
+    }
+    dnnl_primitive_t reorder = NULL, primitive = NULL;
+    dnnl_memory_t plain = NULL;
+    dnnl_stream_t stream = NULL;
+    int status = -1;
+    snprintf(kernel, kernel_size, "onednn %s", impl ? impl : "?");
     const dnnl_memory_desc_t *packed_md = dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
     if (!packed_md || dnnl_memory_create(&b->weights, packed_md, engine, DNNL_MEMORY_ALLOCATE) != dnnl_success) goto done;
+    b->weights_md = *packed_md;
     if (dnnl_memory_create(&plain, &plain_md, engine, (void *)source) != dnnl_success ||
         dnnl_reorder_primitive_desc_create(&reorder_pd, &plain_md, engine, packed_md, engine, NULL) != dnnl_success ||
         dnnl_primitive_create(&reorder, reorder_pd) != dnnl_success ||
@@ -83,7 +106,14 @@ static int onednn_block(struct gl_packed *p, struct block *b, const void *source
         goto done;
     dnnl_exec_arg_t args[2] = {{DNNL_ARG_FROM, plain}, {DNNL_ARG_TO, b->weights}};
     if (dnnl_primitive_execute(reorder, stream, 2, args) != dnnl_success || dnnl_stream_wait(stream) != dnnl_success) goto done;
-    if (dnnl_primitive_create(&b->primitive, pd) != dnnl_success) goto done;
+    if (dnnl_primitive_create(&primitive, pd) != dnnl_success) goto done;
+    if (b->fixed) {
+        b->cache[0].rows = GL_PACKED_ROWS;
+        b->cache[0].primitive = primitive;
+        b->cached = 1;
+    } else {
+        b->primitive = primitive;
+    }
     p->bytes += dnnl_memory_desc_get_size(packed_md);
     status = 0;
 done:
@@ -107,10 +137,13 @@ int gl_packed_uses_onednn(void) {
 static void release_blocks(struct gl_packed *p) {
 #ifdef GL_ONEDNN
     for (int i = 0; i < p->blocks; i++) {
-        if (p->block[i].primitive) dnnl_primitive_destroy(p->block[i].primitive);
-        if (p->block[i].weights) dnnl_memory_destroy(p->block[i].weights);
-        p->block[i].primitive = NULL;
-        p->block[i].weights = NULL;
+        struct block *b = &p->block[i];
+        if (b->primitive) dnnl_primitive_destroy(b->primitive);
+        if (b->weights) dnnl_memory_destroy(b->weights);
+        for (int j = 0; j < b->cached; j++) dnnl_primitive_destroy(b->cache[j].primitive);
+        b->primitive = NULL;
+        b->weights = NULL;
+        b->cached = 0;
     }
 #endif
 }
@@ -123,6 +156,9 @@ gl_packed *gl_packed_create(const float *w, const float *bias, long n, long k, i
     p->n = n;
     p->k = k;
     p->precision = precision;
+#ifdef GL_ONEDNN
+    pthread_mutex_init(&p->lock, NULL);
+#endif
     /* Blocks of whole 16-column groups, at least 64 columns each, so each stays a good tile. */
     long groups = (n + 15) / 16, most = groups / 4 > 0 ? groups / 4 : 1;
     p->blocks = blocks < 1 ? 1 : blocks > most ? (int)most : blocks;
@@ -203,6 +239,9 @@ fail:
 void gl_packed_destroy(gl_packed *p) {
     if (!p) return;
     if (p->block) release_blocks(p);
+#ifdef GL_ONEDNN
+    pthread_mutex_destroy(&p->lock);
+#endif
     free(p->block);
     free(p->bias);
     free(p->scales);

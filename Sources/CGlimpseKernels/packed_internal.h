@@ -13,17 +13,27 @@
 #if defined(__linux__) && !defined(GL_NO_ONEDNN)
 #define GL_ONEDNN 1
 #include <dnnl.h>
+#include <pthread.h>
 /* From libgomp, which Debian's oneDNN threads with; declared here because omp.h ships with
  * GCC, not with the clang that builds Swift packages. */
 int omp_get_max_threads(void);
 void omp_set_num_threads(int);
 #endif
 
+/* Row counts get their own oneDNN primitive up to this many rows (brgemm kernels are built
+ * for a fixed row count); taller products run in chunks of it. */
+#define GL_PACKED_ROWS 256
+#define GL_PACKED_CACHE 48
+
 struct block {
     long n0, nb; /* output channels [n0, n0 + nb) */
 #ifdef GL_ONEDNN
-    dnnl_primitive_t primitive;
+    dnnl_primitive_t primitive; /* runtime row count (when not `fixed`) */
     dnnl_memory_t weights;
+    dnnl_memory_desc_t weights_md;
+    int fixed;                  /* brgemm: one primitive per (bucketed) row count, below */
+    int cached;
+    struct { long rows; dnnl_primitive_t primitive; } cache[GL_PACKED_CACHE];
 #endif
 };
 
@@ -37,6 +47,9 @@ struct gl_packed {
     void *plain;   /* portable: [n, k] as float, bf16 (uint16) or int8 */
     size_t bytes;
     char kernel[48];
+#ifdef GL_ONEDNN
+    pthread_mutex_t lock; /* guards the blocks' primitive caches */
+#endif
 };
 
 static inline uint16_t gl__to_bf16(float f) {
@@ -60,6 +73,12 @@ GL_HIDDEN void gl__rows_to_bf16(const float *x, uint16_t *out, long count);
 #ifdef GL_ONEDNN
 /* The CPU engine, created once; NULL when oneDNN could not create it. */
 GL_HIDDEN dnnl_engine_t gl__engine(void);
+
+/* A matmul primitive descriptor for `rows` rows of x (DNNL_RUNTIME_DIM_VAL: any) against
+ * block b, its weights in `weights` (NULL: the layout oneDNN prefers); NULL when oneDNN has
+ * only its reference implementation for it, or none. */
+GL_HIDDEN dnnl_primitive_desc_t gl__matmul_pd(const struct gl_packed *p, const struct block *b, long rows,
+                                              const dnnl_memory_desc_t *weights);
 
 static inline dnnl_data_type_t gl__onednn_type(int precision) {
     return precision == GL_PRECISION_BF16 ? dnnl_bf16 : precision == GL_PRECISION_INT8 ? dnnl_s8 : dnnl_f32;

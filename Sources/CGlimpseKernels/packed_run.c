@@ -68,24 +68,58 @@ static void convert_rows(void *context, long begin, long end) {
 
 #ifdef GL_ONEDNN
 static _Thread_local dnnl_stream_t thread_stream;
+static _Thread_local void *pad_space;
+static _Thread_local size_t pad_size;
 
-static int onednn_run(run_context *c, const struct block *b) {
-    const struct gl_packed *p = c->p;
-    if (!thread_stream && dnnl_stream_create(&thread_stream, gl__engine(), dnnl_stream_default_flags) != dnnl_success) {
-        thread_stream = NULL;
-        return -1;
+/* The row count a brgemm primitive is built for: exact up to 64 rows (one text, a decoding
+ * step, one image's 50 tokens), else rounded up to 32, so a stream of varied batches builds
+ * at most a few dozen kernels per layer. */
+static long bucket(long rows) { return rows <= 64 ? rows : (rows + 31) / 32 * 32; }
+
+/* Block b's primitive for `rows` rows: cached per row count, built on first use; NULL on
+ * failure. Kept until the layer is destroyed (another thread may be running it). */
+static dnnl_primitive_t fixed_primitive(const struct gl_packed *p, struct block *b, long rows, int *owned) {
+    struct gl_packed *shared = (struct gl_packed *)p;
+    *owned = 0;
+    pthread_mutex_lock(&shared->lock);
+    for (int i = 0; i < b->cached; i++)
+        if (b->cache[i].rows == rows) {
+            dnnl_primitive_t found = b->cache[i].primitive;
+            pthread_mutex_unlock(&shared->lock);
+            return found;
+        }
+    pthread_mutex_unlock(&shared->lock);
+    dnnl_primitive_desc_t pd = gl__matmul_pd(p, b, rows, &b->weights_md);
+    dnnl_primitive_t primitive = NULL;
+    if (!pd) return NULL;
+    if (dnnl_primitive_create(&primitive, pd) != dnnl_success) primitive = NULL;
+    dnnl_primitive_desc_destroy(pd);
+    if (!primitive) return NULL;
+    pthread_mutex_lock(&shared->lock);
+    if (b->cached < GL_PACKED_CACHE) {
+        b->cache[b->cached].rows = rows;
+        b->cache[b->cached++].primitive = primitive;
+    } else {
+        *owned = 1; /* cache full: this call's own */
     }
+    pthread_mutex_unlock(&shared->lock);
+    return primitive;
+}
+
+/* Runs `primitive` on `rows` rows: src [rows, k] at the precision's type, dst rows of
+ * stride ld (f32, or s32 for int8). */
+static int execute(const struct gl_packed *p, const struct block *b, dnnl_primitive_t primitive, long rows,
+                   const void *src_data, void *dst_data, long ld) {
     int int8 = p->precision == GL_PRECISION_INT8;
-    dnnl_dim_t src_dims[2] = {c->m, p->k}, dst_dims[2] = {c->m, b->nb}, dst_strides[2] = {p->n, 1}, bias_dims[2] = {1, b->nb};
+    dnnl_dim_t src_dims[2] = {rows, p->k}, dst_dims[2] = {rows, b->nb}, dst_strides[2] = {ld, 1}, bias_dims[2] = {1, b->nb};
     dnnl_memory_desc_t src_md, dst_md, bias_md;
     dnnl_memory_t src = NULL, dst = NULL, bias = NULL;
     int status = -1;
-    const void *source = p->precision == GL_PRECISION_FP32 ? (const void *)c->x : c->converted;
     if (dnnl_memory_desc_init_by_tag(&src_md, 2, src_dims, gl__onednn_type(p->precision), dnnl_ab) != dnnl_success ||
         dnnl_memory_desc_init_by_strides(&dst_md, 2, dst_dims, int8 ? dnnl_s32 : dnnl_f32, dst_strides) != dnnl_success ||
         dnnl_memory_desc_init_by_tag(&bias_md, 2, bias_dims, dnnl_f32, dnnl_ab) != dnnl_success ||
-        dnnl_memory_create(&src, &src_md, gl__engine(), (void *)source) != dnnl_success ||
-        dnnl_memory_create(&dst, &dst_md, gl__engine(), c->y + b->n0) != dnnl_success)
+        dnnl_memory_create(&src, &src_md, gl__engine(), (void *)src_data) != dnnl_success ||
+        dnnl_memory_create(&dst, &dst_md, gl__engine(), dst_data) != dnnl_success)
         goto done;
     dnnl_exec_arg_t args[4] = {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, b->weights}, {DNNL_ARG_DST, dst}};
     int count = 3;
@@ -93,14 +127,61 @@ static int onednn_run(run_context *c, const struct block *b) {
         if (dnnl_memory_create(&bias, &bias_md, gl__engine(), p->bias + b->n0) != dnnl_success) goto done;
         args[count++] = (dnnl_exec_arg_t){DNNL_ARG_BIAS, bias};
     }
-    gl__omp_scope scope = gl__omp_single();
-    status = dnnl_primitive_execute(b->primitive, thread_stream, count, args) == dnnl_success &&
+    status = dnnl_primitive_execute(primitive, thread_stream, count, args) == dnnl_success &&
              dnnl_stream_wait(thread_stream) == dnnl_success ? 0 : -1;
-    gl__omp_restore(scope);
 done:
     if (src) dnnl_memory_destroy(src);
     if (dst) dnnl_memory_destroy(dst);
     if (bias) dnnl_memory_destroy(bias);
+    return status;
+}
+
+static int onednn_run(run_context *c, struct block *b) {
+    const struct gl_packed *p = c->p;
+    if (!thread_stream && dnnl_stream_create(&thread_stream, gl__engine(), dnnl_stream_default_flags) != dnnl_success) {
+        thread_stream = NULL;
+        return -1;
+    }
+    const void *source = p->precision == GL_PRECISION_FP32 ? (const void *)c->x : c->converted;
+    gl__omp_scope scope = gl__omp_single();
+    int status = 0;
+    if (!b->fixed) {
+        status = execute(p, b, b->primitive, c->m, source, c->y + b->n0, p->n);
+        gl__omp_restore(scope);
+        return status;
+    }
+    size_t element = p->precision == GL_PRECISION_FP32 ? 4 : p->precision == GL_PRECISION_BF16 ? 2 : 1;
+    for (long r0 = 0; r0 < c->m && status == 0; r0 += GL_PACKED_ROWS) {
+        long rows = c->m - r0 < GL_PACKED_ROWS ? c->m - r0 : GL_PACKED_ROWS, built = bucket(rows);
+        int owned = 0;
+        dnnl_primitive_t primitive = fixed_primitive(p, b, built, &owned);
+        if (!primitive) { status = -1; break; }
+        const char *src = (const char *)source + (size_t)r0 * (size_t)p->k * element;
+        float *dst = c->y + r0 * p->n + b->n0;
+        /* Scratch: the rows padded to the built count (when they differ; zero rows in, their
+         * results dropped) and the dense result, copied into its columns of y. */
+        size_t row_bytes = (size_t)p->k * element;
+        size_t in = built == rows ? 0 : ((size_t)built * row_bytes + 63) / 64 * 64, out = (size_t)built * (size_t)b->nb * 4;
+        if (in + out > pad_size) {
+            free(pad_space);
+            pad_size = (in + out + 4095) / 4096 * 4096;
+            if (!(pad_space = aligned_alloc(64, pad_size))) pad_size = 0;
+        }
+        if (!pad_space) {
+            status = -1;
+        } else {
+            char *padded = pad_space;
+            if (in) {
+                memcpy(padded, src, (size_t)rows * row_bytes);
+                memset(padded + (size_t)rows * row_bytes, 0, (size_t)(built - rows) * row_bytes);
+            }
+            float *result = (float *)(padded + in);
+            status = execute(p, b, primitive, built, in ? padded : src, result, b->nb);
+            for (long r = 0; r < rows && status == 0; r++) memcpy(dst + r * p->n, result + r * b->nb, (size_t)b->nb * 4);
+        }
+        if (owned) dnnl_primitive_destroy(primitive);
+    }
+    gl__omp_restore(scope);
     return status;
 }
 #endif
@@ -149,7 +230,7 @@ static void run_blocks(void *context, long begin, long end) {
     run_context *c = context;
     const struct gl_packed *p = c->p;
     for (long i = begin; i < end; i++) {
-        const struct block *b = &p->block[i];
+        struct block *b = &p->block[i];
         int status;
 #ifdef GL_ONEDNN
         status = p->onednn ? onednn_run(c, b) : portable_run(c, b);
