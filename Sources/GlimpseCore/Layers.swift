@@ -32,7 +32,7 @@ public struct Linear: Sendable {
             return
         }
         PackedWeight.release(weight)
-        weights = .packed(packed, weight.isReadOnly ? weight : nil)
+        weights = .packed(packed, weight.isMappedFromFile ? weight : nil)
     }
 
     /// Loads `prefix.weight` [outFeatures, inFeatures] and, when `bias`, `prefix.bias`, packed

@@ -87,8 +87,8 @@ public final class PackedWeight: @unchecked Sendable {
     /// Hands the pages of a memory-mapped tensor back to the page cache once it has been
     /// packed, so its bytes stop counting toward this process's memory (they are read again
     /// from the file if anything touches them later).
-    static func release(_ tensor: Tensor) {
-        guard tensor.isReadOnly else { return }
+    package static func release(_ tensor: Tensor) {
+        guard tensor.isMappedFromFile else { return }
         let page = Int(sysconf(Int32(_SC_PAGESIZE)))
         guard page > 0 else { return }
         let start = (Int(bitPattern: tensor.data) + page - 1) / page * page

@@ -135,6 +135,14 @@ public final class Tensor: @unchecked Sendable {
 
     deinit { if ownsMemory { free(data) } }
 
+    /// Whether the storage is pages of a memory-mapped file (directly or through views), which
+    /// the system can drop and read again: only such storage may be handed back to the page
+    /// cache (`PackedWeight.release`); borrowed anonymous memory would be zeroed.
+    package var isMappedFromFile: Bool {
+        guard isReadOnly, let owner else { return false }
+        return owner is MappedFile || (owner as? Tensor)?.isMappedFromFile == true
+    }
+
     public var rank: Int { shape.count }
 
     /// Elements per row when the tensor is seen as [shape[0], rest...].

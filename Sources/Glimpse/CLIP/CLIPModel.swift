@@ -82,7 +82,7 @@ public final class CLIPModel: Sendable {
     /// Images per forward pass: enough rows for efficient GEMMs, bounded activation memory.
     public static let imagesPerPass = 32
     /// Tokens per text forward pass (a 1,000-label list is a few passes, not one huge one).
-    public static let tokensPerPass = 4096
+    public static let tokensPerPass = 1024
 
     /// Projected image features [B, projection] from pixel values [B, C, H, W].
     public func imageFeatures(pixels: Tensor) throws -> Tensor {
