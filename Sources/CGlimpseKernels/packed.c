@@ -30,6 +30,30 @@ static inline void rows_to_bf16_impl(const float *x, uint16_t *out, long count) 
 GL_MULTIVERSION(rows_to_bf16, (const float *x, uint16_t *out, long count), (x, out, count))
 void gl__rows_to_bf16(const float *x, uint16_t *out, long count) { rows_to_bf16(x, out, count); }
 
+/* Weights quantized per output channel: q = rint(w · (1/s)), s = max|w| / range. */
+typedef struct {
+    const float *w;
+    int8_t *q;
+    float *scales;
+    long k;
+    float range;
+} quantize_context;
+
+static inline void quantize_weight_row_impl(const float *row, int8_t *q, long k, float range, float *scale) {
+    float top = 0;
+    for (long i = 0; i < k; i++) top = fmaxf(top, fabsf(row[i]));
+    float s = top > 0 ? top / range : 1.0f, inverse = 1.0f / s;
+    for (long i = 0; i < k; i++) q[i] = (int8_t)rintf(fminf(fmaxf(row[i] * inverse, -range), range));
+    *scale = s;
+}
+GL_MULTIVERSION(quantize_weight_row, (const float *row, int8_t *q, long k, float range, float *scale),
+                (row, q, k, range, scale))
+
+static void quantize_rows(void *context, long begin, long end) {
+    quantize_context *c = context;
+    for (long j = begin; j < end; j++) quantize_weight_row(c->w + j * c->k, c->q + j * c->k, c->k, c->range, &c->scales[j]);
+}
+
 /* ---- Packing -------------------------------------------------------------------------- */
 
 #ifdef GL_ONEDNN
@@ -114,7 +138,7 @@ static int onednn_block(struct gl_packed *p, struct block *b, const void *source
     } else {
         b->primitive = primitive;
     }
-    p->bytes += dnnl_memory_desc_get_size(packed_md);
+    b->bytes = dnnl_memory_desc_get_size(packed_md);
     status = 0;
 done:
     if (stream) dnnl_stream_destroy(stream);
@@ -123,6 +147,26 @@ done:
     if (plain) dnnl_memory_destroy(plain);
     if (pd) dnnl_primitive_desc_destroy(pd);
     return status;
+}
+
+typedef struct {
+    struct gl_packed *p;
+    const void *source; /* [n, k] fp32, or s8 for int8 */
+} pack_context;
+
+static void pack_blocks(void *context, long begin, long end) {
+    pack_context *c = context;
+    struct gl_packed *p = c->p;
+    size_t element = p->precision == GL_PRECISION_INT8 ? 1 : 4;
+    gl__omp_scope scope = gl__omp_single();
+    for (long i = begin; i < end; i++) {
+        struct block *b = &p->block[i];
+        char kernel[sizeof p->kernel];
+        b->packed_ok = onednn_block(p, b, (const char *)c->source + (size_t)b->n0 * (size_t)p->k * element,
+                                    p->precision == GL_PRECISION_INT8 ? dnnl_s8 : dnnl_f32, kernel, sizeof kernel) == 0;
+        if (i == 0) memcpy(p->kernel, kernel, sizeof kernel);
+    }
+    gl__omp_restore(scope);
 }
 #endif
 
@@ -150,7 +194,6 @@ static void release_blocks(struct gl_packed *p) {
 
 gl_packed *gl_packed_create(const float *w, const float *bias, long n, long k, int precision, int blocks) {
     if (n <= 0 || k <= 0 || precision < 0 || precision > 2 || n > (long)(SIZE_MAX / 4 / (size_t)k)) return NULL;
-    for (long i = 0; i < n * k; i++) if (!isfinite(w[i])) return NULL;
     struct gl_packed *p = calloc(1, sizeof *p);
     if (!p) return NULL;
     p->n = n;
@@ -181,29 +224,21 @@ gl_packed *gl_packed_create(const float *w, const float *bias, long n, long k, i
     if (precision == GL_PRECISION_INT8) {
         if (!(p->scales = malloc((size_t)n * sizeof(float))) || !(quantized = malloc((size_t)(n * k)))) goto fail;
         p->int8_range = int8_weight_range(use_onednn);
-        float range = (float)p->int8_range;
-        for (long j = 0; j < n; j++) {
-            const float *row = w + j * k;
-            float top = 0;
-            for (long i = 0; i < k; i++) top = fmaxf(top, fabsf(row[i]));
-            float s = top > 0 ? top / range : 1.0f, inverse = 1.0f / s;
-            for (long i = 0; i < k; i++) quantized[j * k + i] = (int8_t)rintf(fminf(fmaxf(row[i] * inverse, -range), range));
-            p->scales[j] = s;
-        }
+        quantize_context context = {w, quantized, p->scales, k, (float)p->int8_range};
+        gl_parallel_for(n, 16, quantize_rows, &context);
         source = quantized;
         p->bytes += (size_t)n * sizeof(float);
     }
 #ifdef GL_ONEDNN
     if (use_onednn) {
-        gl__omp_scope scope = gl__omp_single();
+        /* The blocks are reordered in parallel, one per pool thread, as they later run. */
+        pack_context context = {p, precision == GL_PRECISION_INT8 ? (const void *)quantized : (const void *)w};
+        gl_parallel_for(p->blocks, 1, pack_blocks, &context);
         int ok = 1;
-        for (int i = 0; i < p->blocks && ok; i++) {
-            const void *rows = precision == GL_PRECISION_INT8 ? (const void *)(quantized + p->block[i].n0 * k)
-                                                              : (const void *)(w + p->block[i].n0 * k);
-            ok = onednn_block(p, &p->block[i], rows, precision == GL_PRECISION_INT8 ? dnnl_s8 : dnnl_f32,
-                              p->kernel, sizeof p->kernel) == 0;
+        for (int i = 0; i < p->blocks; i++) {
+            ok = ok && p->block[i].packed_ok;
+            p->bytes += p->block[i].bytes;
         }
-        gl__omp_restore(scope);
         if (ok) {
             p->onednn = 1;
             free(quantized);

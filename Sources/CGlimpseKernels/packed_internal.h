@@ -32,6 +32,8 @@ struct block {
     dnnl_memory_t weights;
     dnnl_memory_desc_t weights_md;
     int fixed;                  /* brgemm: one primitive per (bucketed) row count, below */
+    int packed_ok;              /* packing: this block's weights and primitive are ready */
+    size_t bytes;               /* packing: this block's packed weights */
     int cached;
     struct { long rows; dnnl_primitive_t primitive; } cache[GL_PACKED_CACHE];
 #endif

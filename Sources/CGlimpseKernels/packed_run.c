@@ -276,7 +276,8 @@ int gl_packed_linear(const gl_packed *p, const float *x, long m, float *y) {
         if (!space) return -1;
         c.converted = space;
         c.row_scales = scales ? (float *)(space + offset) : NULL;
-        long grain = 16384 / p->k > 0 ? 16384 / p->k : 1;
+        /* Few rows convert on the calling thread: a pool round trip would cost more. */
+        long grain = 65536 / p->k > 64 ? 65536 / p->k : 64;
         gl_parallel_for(m, grain, convert_rows, &c);
     }
     gl_parallel_for(p->blocks, 1, run_blocks, &c);

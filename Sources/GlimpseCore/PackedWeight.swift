@@ -21,7 +21,9 @@ public final class PackedWeight: @unchecked Sendable {
     /// Packs `weight` [out, in] and `bias` [out] at `precision`; nil when the weights cannot be
     /// packed (a non-finite value, no memory), in which case the layer stays plain fp32.
     public init?(weight: Tensor, bias: Tensor?, precision: Precision, blocks: Int = Parallel.threadCount) {
-        guard weight.rank == 2, bias.map({ $0.count == weight.shape[0] }) ?? true else { return nil }
+        guard weight.rank == 2, bias.map({ $0.count == weight.shape[0] }) ?? true,
+              NonFinite.firstIndex(weight.data, count: weight.count) == nil,
+              bias.map({ NonFinite.firstIndex($0.data, count: $0.count) == nil }) ?? true else { return nil }
         let code: Int32 = switch precision { case .fp32: 0; case .bf16: 1; case .int8: 2 }
         guard let handle = gl_packed_create(weight.data, bias?.data, weight.shape[0], weight.shape[1], code,
                                             Int32(max(1, blocks))) else { return nil }

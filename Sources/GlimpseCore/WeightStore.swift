@@ -94,9 +94,10 @@ extension WeightStore {
         if let bad = NonFinite.firstIndex(out.data, count: count) {
             throw GlimpseError.invalidFile(path: entry.file, reason: "tensor '\(name)' holds \(out.data[bad]) at element \(bad) (shape \(entry.shape)); a weight must be a finite number")
         }
-        // The check read every page of a memory-mapped tensor; hand them back, so only what
-        // the model then reads stays resident (a token embedding: the rows of the tokens used).
-        PackedWeight.release(out)
+        // The check read every page of a memory-mapped tensor. A large table (a token
+        // embedding) is then read only sparsely, by the rows of the tokens used: hand its pages
+        // back. Smaller tensors are read whole anyway (or packed, which releases them).
+        if count * 4 >= 16 << 20 { PackedWeight.release(out) }
         return out
     }
 

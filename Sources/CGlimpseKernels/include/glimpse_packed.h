@@ -23,9 +23,10 @@ typedef struct gl_packed gl_packed;
 
 enum { GL_PRECISION_FP32 = 0, GL_PRECISION_BF16 = 1, GL_PRECISION_INT8 = 2 };
 
-/* Packs w [n, k] (row-major, PyTorch layout) and bias [n] (or NULL) at `precision`, split
- * into `blocks` column blocks of y that the worker pool multiplies in parallel. NULL when n
- * or k is not positive, a weight is not finite, or memory runs out; w and bias are copied. */
+/* Packs w [n, k] (row-major, PyTorch layout; finite values, which the caller checks) and
+ * bias [n] (or NULL) at `precision`, split into `blocks` column blocks of y that the worker
+ * pool multiplies in parallel. NULL when n or k is not positive or memory runs out; w and
+ * bias are copied. */
 gl_packed *gl_packed_create(const float *w, const float *bias, long n, long k, int precision, int blocks);
 
 /* y [m, n] = x [m, k] · Wᵀ + bias, rows contiguous. Returns 0, or -1 when a scratch buffer
