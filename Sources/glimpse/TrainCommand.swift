@@ -35,7 +35,9 @@ struct TrainCLIPCommand: ParsableCommand {
     @Option(help: "Parameters kept fixed: none, text, vision or towers (only the projections and the temperature train).")
     var freeze: String = "none"
     @Option(name: .customLong("train-only"), help: "'projections': the same as --freeze towers.") var trainOnly: String?
-    @Option(parsing: .unconditional, help: "Seed of the data order.") var seed: UInt64 = 0
+    @Option(parsing: .unconditional, help: "Seed of the data order (and of --random-crop).") var seed: UInt64 = 0
+    @Flag(name: .customLong("random-crop"), help: "Augment: crop each image at random (torchvision's RandomResizedCrop: 8-100 % of the area, aspect 3:4 to 4:3) before preprocessing.")
+    var randomCrop = false
     @Option(parsing: .unconditional, help: "Batches per optimizer step (gradient accumulation): each batch is its own contrastive batch and the step follows the mean of their gradients.") var accumulate = 1
     @Option(name: .customLong("save-every"), parsing: .unconditional, help: "Also save the checkpoint every N steps.") var saveEvery: Int?
     @Option(help: "A folder an earlier run wrote (with training_state.safetensors): continue its run.") var resume: String?
@@ -77,6 +79,7 @@ struct TrainCLIPCommand: ParsableCommand {
         settings.seed = seed
         settings.saveEvery = saveEvery
         settings.accumulate = accumulate
+        settings.randomCrop = randomCrop ? RandomResizedCrop() : nil
         let stderr = FileHandle.standardError
         func say(_ line: String) { stderr.write(Data((line + "\n").utf8)) }
         var skipped = 0

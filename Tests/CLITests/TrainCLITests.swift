@@ -34,6 +34,14 @@ final class TrainCLITests: XCTestCase {
         // The saved folder is a model the other commands take.
         let embedded = try run("embed", "--model", folder + "/run", "--text", "a red circle")
         XCTAssertEqual(embedded.status, 0, embedded.stderr)
+        // The same run with --random-crop trains on other pixels: the losses differ.
+        let cropped = try run("train", "clip", "--model", model, "--data", folder + "/shapes/manifest.jsonl", "--out", folder + "/cropped",
+                              "--batch-size", "4", "--lr", "1e-3", "--warmup", "1", "--random-crop")
+        XCTAssertEqual(cropped.status, 0, cropped.stderr)
+        let croppedLines = try String(contentsOfFile: folder + "/cropped/metrics.jsonl", encoding: .utf8).split(separator: "\n")
+        XCTAssertEqual(croppedLines.count, 4)
+        XCTAssertNotEqual(croppedLines.map { $0.replacingOccurrences(of: #""images_per_second":[0-9.e+-]+"#, with: "", options: .regularExpression) },
+                          lines.map { $0.replacingOccurrences(of: #""images_per_second":[0-9.e+-]+"#, with: "", options: .regularExpression) })
     }
 
     func testOptionsThatDoNotFitAreUsageOrModelErrors() throws {

@@ -72,6 +72,7 @@ final class CLIPFineTuningTests: XCTestCase {
         options.learningRate = 1e-3
         options.warmupSteps = 2
         options.seed = 9
+        options.randomCrop = RandomResizedCrop()  // its draws must repeat after the resume too
         let straight = try CLIPFineTuning(model: model, data: [manifest], output: try scratch("straight"), options: options)
         try straight.run()
         var interrupted = options

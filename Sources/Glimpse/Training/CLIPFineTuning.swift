@@ -45,6 +45,10 @@ public final class CLIPFineTuning {
         /// Stop after this many steps of the whole run (the schedule still spans every epoch),
         /// as an interrupted run stops; `resume` continues it.
         public var stopAfterSteps: Int?
+        /// Augmentation: each training image cropped by `RandomResizedCrop` before the model's
+        /// preprocessor (off by default). The draw depends only on the seed, the step and the
+        /// record's key, so a resumed run crops exactly as an uninterrupted one.
+        public var randomCrop: RandomResizedCrop?
         public init() {}
     }
 
@@ -160,7 +164,8 @@ public final class CLIPFineTuning {
             var microBatches: [(pixels: Tensor, ids: [[Int]])] = []
             for part in 0 ..< options.accumulate {
                 let first = (index * options.accumulate + part) * options.batchSize
-                let batch = try inputs(shuffled[first ..< first + options.batchSize].map { records[$0] }, onSkip: onSkip)
+                let batch = try inputs(shuffled[first ..< first + options.batchSize].map { records[$0] }, step: position.steps,
+                                       onSkip: onSkip)
                 if batch.ids.count >= 2 { microBatches.append(batch) }
             }
             position.steps += 1
@@ -187,19 +192,31 @@ public final class CLIPFineTuning {
         try trainer.saveState(to: output, position: position)
     }
 
+    /// The crop draw of one record at one step: FNV-1a of the key (Swift's `hashValue` differs
+    /// between processes), mixed with the seed and the step.
+    static func cropSeed(_ seed: UInt64, step: Int, key: String) -> UInt64 {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in key.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
+        return hash ^ (seed &* 0x9e37_79b9_7f4a_7c15) ^ (UInt64(step) &* 0xbf58_476d_1ce4_e5b9)
+    }
+
     /// Pixels and token ids of a batch; a record whose image cannot be decoded or whose
     /// caption cannot be tokenized is reported and left out.
-    private func inputs(_ batch: [DatasetRecord], onSkip: (DatasetFailure) -> Void) throws -> (pixels: Tensor, ids: [[Int]]) {
+    private func inputs(_ batch: [DatasetRecord], step: Int, onSkip: (DatasetFailure) -> Void) throws -> (pixels: Tensor, ids: [[Int]]) {
         var images: [RGBImage] = [], ids: [[Int]] = []
         let context = trainer.model.text.config.maxPositions
         for record in batch {
             do {
-                let image: RGBImage
+                var image: RGBImage
                 switch record.image {
                 case .file(let path): image = try PixelBatch.decodeFile(path)
                 case .memory(let name, let bytes): image = try ImageDecoder.decode(data: bytes, name: name)
                 }
                 let tokens = try tokenizer.tokenize(record.text ?? "", contextLength: context, truncate: true)
+                if let crop = options.randomCrop {
+                    var random = SplitMix64(seed: Self.cropSeed(options.seed, step: step, key: record.key))
+                    image = crop.apply(image, using: &random)
+                }
                 images.append(image)
                 ids.append(tokens)
             } catch {
