@@ -4,7 +4,7 @@ import XCTest
 
 /// The fine-tuning loop end to end on the synthetic shapes (written as PNGs and a manifest,
 /// read back through the dataset readers): it learns (zero-shot accuracy on held-out shapes
-/// from chance, 1/12, to several times that), a run interrupted and resumed ends with exactly the parameters of
+/// from chance, 1/12, to ≥ 90 %), a run interrupted and resumed ends with exactly the parameters of
 /// an uninterrupted one, and options that cannot work are refused.
 final class CLIPFineTuningTests: XCTestCase {
     var model: Checkpoint { get throws { try Checkpoint(folder: Fixtures.path("clip-tiny")) } }
@@ -35,12 +35,12 @@ final class CLIPFineTuningTests: XCTestCase {
     func testZeroShotAccuracyRisesFarAboveChance() throws {
         let shapes = try SyntheticShapes(side: 32, seed: 7)
         let folder = try scratch("shapes")
-        let manifest = try shapes.write(0 ..< 480, to: folder)
+        let manifest = try shapes.write(0 ..< 1440, to: folder)
         let heldOut = (100_000 ..< 100_240).map(shapes.sample)
         var options = CLIPFineTuning.Options()
         options.epochs = 30
         options.batchSize = 48
-        options.learningRate = 2e-3
+        options.learningRate = 5e-3
         options.weightDecay = 0.01
         options.maxGradientNorm = nil
         options.warmupSteps = 10
@@ -52,9 +52,10 @@ final class CLIPFineTuningTests: XCTestCase {
         try run.run()
         let after = try zeroShotAccuracy(run.trainer.model, heldOut, source: untrained)
         print("zero-shot accuracy on \(heldOut.count) held-out shapes: \(before) before, \(after) after \(run.totalSteps) steps")
-        // Measured 0.65 with these settings (300 steps); the goal is ≥ 0.9, not reached yet by
-        // this budget, so the bound here is what the loop reliably achieves: 6× chance.
-        XCTAssertGreaterThanOrEqual(after, 0.5)
+        // From chance (1/12) to ≥ 90 %: 900 steps over 1,440 shapes. Measured with the release
+        // CLI on another held-out set: 0.97, and 0.93 / 0.98 with data-order seeds 2 and 3
+        // (480 shapes for 300 steps reached only 0.65, 1,000 steps on 480 overfit at 0.80-0.87).
+        XCTAssertGreaterThanOrEqual(after, 0.9)
         // The saved folder is the trained model.
         let saved = try CLIPModel(checkpoint: Checkpoint(folder: run.output))
         XCTAssertEqual(try zeroShotAccuracy(saved, heldOut, source: untrained), after)
