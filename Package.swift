@@ -84,7 +84,7 @@ let package = Package(
         .testTarget(name: "GlimpseFuzzTests", dependencies: ["GlimpseFuzzTargets"]),
         .testTarget(name: "GlimpseCoreTests", dependencies: ["GlimpseCore"]),
         .testTarget(name: "GlimpseTextTests", dependencies: ["GlimpseText"]),
-        .testTarget(name: "GlimpseImageTests", dependencies: ["GlimpseImage"]),
+        .testTarget(name: "GlimpseImageTests", dependencies: ["GlimpseImage", "GlimpseCore"]),
         .testTarget(name: "GlimpseDataTests", dependencies: ["GlimpseData", "CArchive"]),
         .testTarget(name: "GlimpseTests", dependencies: ["Glimpse"]),
         .testTarget(name: "GlimpseServerTests", dependencies: [
