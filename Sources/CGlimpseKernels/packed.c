@@ -30,7 +30,7 @@ static inline void rows_to_bf16_impl(const float *x, uint16_t *out, long count) 
 GL_MULTIVERSION(rows_to_bf16, (const float *x, uint16_t *out, long count), (x, out, count))
 void gl__rows_to_bf16(const float *x, uint16_t *out, long count) { rows_to_bf16(x, out, count); }
 
-/* Weights quantized per output channel: q = rint(w · (1/s)), s = max|w| / range. */
+/* Weights quantized per output channel, by the rule of gl__quantize_row. */
 typedef struct {
     const float *w;
     int8_t *q;
@@ -39,19 +39,19 @@ typedef struct {
     float range;
 } quantize_context;
 
-static inline void quantize_weight_row_impl(const float *row, int8_t *q, long k, float range, float *scale) {
+static inline void quantize_row_impl(const float *x, int8_t *q, long k, float range, float *scale) {
     float top = 0;
-    for (long i = 0; i < k; i++) top = fmaxf(top, fabsf(row[i]));
+    for (long i = 0; i < k; i++) top = fmaxf(top, fabsf(x[i]));
     float s = top > 0 ? top / range : 1.0f, inverse = 1.0f / s;
-    for (long i = 0; i < k; i++) q[i] = (int8_t)rintf(fminf(fmaxf(row[i] * inverse, -range), range));
+    for (long i = 0; i < k; i++) q[i] = (int8_t)rintf(fminf(fmaxf(x[i] * inverse, -range), range));
     *scale = s;
 }
-GL_MULTIVERSION(quantize_weight_row, (const float *row, int8_t *q, long k, float range, float *scale),
-                (row, q, k, range, scale))
+GL_MULTIVERSION(quantize_row, (const float *x, int8_t *q, long k, float range, float *scale), (x, q, k, range, scale))
+void gl__quantize_row(const float *x, int8_t *q, long k, float range, float *scale) { quantize_row(x, q, k, range, scale); }
 
 static void quantize_rows(void *context, long begin, long end) {
     quantize_context *c = context;
-    for (long j = begin; j < end; j++) quantize_weight_row(c->w + j * c->k, c->q + j * c->k, c->k, c->range, &c->scales[j]);
+    for (long j = begin; j < end; j++) gl__quantize_row(c->w + j * c->k, c->q + j * c->k, c->k, c->range, &c->scales[j]);
 }
 
 /* ---- Packing -------------------------------------------------------------------------- */

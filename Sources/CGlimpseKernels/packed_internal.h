@@ -69,6 +69,11 @@ static inline float gl__from_bf16(uint16_t h) {
     return f;
 }
 
+/* Symmetric quantization of one row, the rule for weights (per output channel) and activations
+ * (per row) alike: q = rint(x · (1/s)) clamped to [-range, range], s = max|x| / range (1 for
+ * a zero row); vectorized per ISA level. */
+GL_HIDDEN void gl__quantize_row(const float *x, int8_t *q, long k, float range, float *scale);
+
 /* out[i] = bf16(x[i]), round to nearest even; vectorized per ISA level. */
 GL_HIDDEN void gl__rows_to_bf16(const float *x, uint16_t *out, long count);
 

@@ -2,17 +2,6 @@
  * per call (bf16, or int8 per row), then the column blocks spread over the worker pool. */
 #include "packed_internal.h"
 
-/* Symmetric per-row quantization: q = rint(x · (1/s)), s = max|x| / 127 (1 for a zero row),
- * the rule the weights are quantized by too. */
-static inline void quantize_row_impl(const float *x, int8_t *q, long k, float *scale) {
-    float top = 0;
-    for (long i = 0; i < k; i++) top = fmaxf(top, fabsf(x[i]));
-    float s = top > 0 ? top / 127.0f : 1.0f, inverse = 1.0f / s;
-    for (long i = 0; i < k; i++) q[i] = (int8_t)rintf(fminf(fmaxf(x[i] * inverse, -127.0f), 127.0f));
-    *scale = s;
-}
-GL_MULTIVERSION(quantize_row, (const float *x, int8_t *q, long k, float *scale), (x, q, k, scale))
-
 /* One row of int8 results: the int32 sums stored where their fp32 values go, rescaled in
  * place by the row's and each channel's scale, plus the bias. */
 typedef int32_t __attribute__((may_alias)) gl_i32_alias;
@@ -56,7 +45,7 @@ static void convert_rows(void *context, long begin, long end) {
     for (long i = begin; i < end; i++) {
         const float *x = c->x + i * k;
         if (c->p->precision == GL_PRECISION_INT8) {
-            quantize_row(x, (int8_t *)c->converted + i * k, k, &c->row_scales[i]);
+            gl__quantize_row(x, (int8_t *)c->converted + i * k, k, 127.0f, &c->row_scales[i]);
         } else if (c->p->onednn) {
             gl__rows_to_bf16(x, (uint16_t *)c->converted + i * k, k);
         } else {
