@@ -32,8 +32,10 @@ let package = Package(
     targets: [
         .systemLibrary(name: "CBLAS", pkgConfig: "openblas",
                        providers: [.apt(["libopenblas-dev"])]),
-        .systemLibrary(name: "CTurboJPEG", pkgConfig: "libturbojpeg",
-                       providers: [.apt(["libturbojpeg0-dev"]), .brew(["jpeg-turbo"])]),
+        .systemLibrary(name: "CJPEG", pkgConfig: "libjpeg",
+                       providers: [.apt(["libjpeg-dev"]), .brew(["jpeg-turbo"])]),
+        // Image helpers in C: JPEG decoding on libjpeg (its longjmp errors stay in C) and EXIF transposes.
+        .target(name: "CGlimpseImage", dependencies: ["CJPEG"]),
         .systemLibrary(name: "CPNG", pkgConfig: "libpng16",
                        providers: [.apt(["libpng-dev"]), .brew(["libpng"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
@@ -49,7 +51,7 @@ let package = Package(
         .target(name: "GlimpseCore",
                 dependencies: ["GlimpseBase", "CGlimpseKernels", .target(name: "CBLAS", condition: .when(platforms: [.linux]))]),
         .target(name: "GlimpseText", dependencies: ["GlimpseBase", "CZlib"]),
-        .target(name: "GlimpseImage", dependencies: ["GlimpseBase", "CTurboJPEG", "CPNG"]),
+        .target(name: "GlimpseImage", dependencies: ["GlimpseBase", "CGlimpseImage", "CPNG"]),
         // Streamed dataset readers (manifests, CSV/TSV, folders, WebDataset tar shards) for
         // bulk jobs: one record or one failure at a time, never a whole shard in memory.
         .target(name: "GlimpseData", dependencies: [

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the system libraries Glimpse links against, if they are missing (idempotent).
-#   Debian/Ubuntu: OpenBLAS, libjpeg-turbo (TurboJPEG API), libpng, zlib, libarchive, SQLite
+#   Debian/Ubuntu: OpenBLAS, libjpeg-turbo, libpng, zlib, libarchive, SQLite
 #   (photo library catalogues, through GRDB), FAISS (approximate search), oneDNN (pre-packed
 #   fp32/bf16/int8 linear layers), pkg-config.
 #   macOS (Homebrew): jpeg-turbo, libpng, libarchive, pkg-config; BLAS comes from Accelerate.
@@ -14,7 +14,7 @@ if ! command -v swift >/dev/null 2>&1; then
 fi
 case "$(uname -s)" in
   Linux)
-    packages=(libopenblas-dev libturbojpeg0-dev libpng-dev zlib1g-dev libarchive-dev libsqlite3-dev libfaiss-dev libdnnl-dev pkg-config)
+    packages=(libopenblas-dev libjpeg-dev libpng-dev zlib1g-dev libarchive-dev libsqlite3-dev libfaiss-dev libdnnl-dev pkg-config)
     # --test-tools: what the end-to-end checks beyond `swift test` use (CI runs them): a
     # headless browser for the web page, wrk for the server's load test, Java for Spark.
     if [ "${1:-}" = "--test-tools" ]; then

@@ -26,6 +26,11 @@ public enum Limits {
     /// Either side of a decoded image (JPEG's own maximum). PNG allows 2^31, and resampling a
     /// one-pixel-wide strip of that height would need gigabytes of filter weights.
     public static let imageSide = 65_535
+    /// Scans of one progressive JPEG. Encoders write about 10 (mozjpeg's searched scripts up
+    /// to ~20); each scan walks every block of the image, so a small hostile file that repeats
+    /// tiny scans over 170 million pixels costs about 20 ms per scan. libjpeg-turbo's own
+    /// hardening flag allows 500, which would be 10 s of work for one file.
+    public static let jpegScans = 100
     /// A side of the image a preprocessor produces (`size`, `shortest_edge`, `crop_size` in
     /// `preprocessor_config.json`): real models take 224 to about 1,000.
     public static let preprocessedSide = 8192

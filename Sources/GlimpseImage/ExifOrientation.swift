@@ -1,3 +1,4 @@
+import CGlimpseImage
 import Foundation
 
 /// EXIF orientation (IFD0 tag 0x0112), applied like `PIL.ImageOps.exif_transpose`, which
@@ -56,23 +57,8 @@ enum ExifOrientation {
         var out = [UInt8](repeating: 0, count: ow * oh * 3)
         image.pixels.withUnsafeBufferPointer { src in
             out.withUnsafeMutableBufferPointer { dst in
-                for y in 0..<oh {
-                    for x in 0..<ow {
-                        // Source pixel for output (x, y), per Pillow's Image.Transpose member.
-                        let (sx, sy): (Int, Int)
-                        switch orientation {
-                        case 2: (sx, sy) = (w - 1 - x, y)          // FLIP_LEFT_RIGHT
-                        case 3: (sx, sy) = (w - 1 - x, h - 1 - y)  // ROTATE_180
-                        case 4: (sx, sy) = (x, h - 1 - y)          // FLIP_TOP_BOTTOM
-                        case 5: (sx, sy) = (y, x)                  // TRANSPOSE
-                        case 6: (sx, sy) = (y, h - 1 - x)          // ROTATE_270 (clockwise)
-                        case 7: (sx, sy) = (w - 1 - y, h - 1 - x)  // TRANSVERSE
-                        default: (sx, sy) = (w - 1 - y, x)         // 8: ROTATE_90 (anticlockwise)
-                        }
-                        let s = (sy * w + sx) * 3, d = (y * ow + x) * 3
-                        dst[d] = src[s]; dst[d + 1] = src[s + 1]; dst[d + 2] = src[s + 2]
-                    }
-                }
+                guard let s = src.baseAddress, let d = dst.baseAddress, src.count == w * h * 3 else { return }
+                _ = gl_rgb_orient(s, w, h, Int32(orientation), d)
             }
         }
         return RGBImage(width: ow, height: oh, pixels: out)

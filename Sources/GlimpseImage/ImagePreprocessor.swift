@@ -189,13 +189,19 @@ public struct ImagePreprocessor: Sendable {
     /// Resize, crop or pad, and look up the final values: `3 * output` floats to `buffer`.
     private func write(_ image: RGBImage, _ target: (height: Int, width: Int), _ output: (height: Int, width: Int),
                        into buffer: UnsafeMutablePointer<Float>) {
-        let resized = target == (image.height, image.width) || target.height < 1 || target.width < 1
-            ? image : Resize.resample(image, width: target.width, height: target.height, filter: config.resample)
         let (oh, ow) = output
+        let identity = target == (image.height, image.width) || target.height < 1 || target.width < 1
+        let full = identity ? (height: image.height, width: image.width) : target
         // center_crop: source offset floor((in - crop) / 2); negative means zero padding
         // of ceil((crop - in) / 2) before the image, which is the same offset.
-        let top = config.doCenterCrop ? floorHalf(resized.height - oh) : 0
-        let left = config.doCenterCrop ? floorHalf(resized.width - ow) : 0
+        let cropTop = config.doCenterCrop ? floorHalf(full.height - oh) : 0
+        let cropLeft = config.doCenterCrop ? floorHalf(full.width - ow) : 0
+        // Only the part of the resized image the crop keeps is resampled.
+        let rows = max(cropTop, 0) ..< min(cropTop + oh, full.height)
+        let columns = max(cropLeft, 0) ..< min(cropLeft + ow, full.width)
+        let resized = identity ? Resize.crop(image, rows: rows, columns: columns)
+            : Resize.resample(image, width: full.width, height: full.height, filter: config.resample, rows: rows, columns: columns)
+        let top = cropTop - rows.lowerBound, left = cropLeft - columns.lowerBound
         let plane = oh * ow
         resized.pixels.withUnsafeBufferPointer { src in
             table.withUnsafeBufferPointer { lut in

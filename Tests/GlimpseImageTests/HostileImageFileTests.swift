@@ -107,6 +107,28 @@ final class HostileImageFileTests: XCTestCase {
         assertDataInvalid(jpeg, "more than \(Limits.imagePixels) pixels")
     }
 
+    /// A progressive file may hold `Limits.jpegScans` scans (the fixture at the limit decodes
+    /// exactly as PIL, see DecodeTests) but not one more: each scan walks every block, so a
+    /// few kilobytes of tiny scans over a 169-megapixel header would otherwise take minutes.
+    func testProgressiveScanCountIsBounded() throws {
+        var jpeg = [UInt8](try Data(contentsOf: Fixtures.url("synthetic/scans_over_limit.jpg")))
+        assertDataInvalid(jpeg, "more than \(Limits.jpegScans) scans")
+        let sof = try XCTUnwrap((0..<(jpeg.count - 1)).first { jpeg[$0] == 0xFF && jpeg[$0 + 1] == 0xC2 })
+        jpeg.replaceSubrange((sof + 5)..<(sof + 9), with: [0x32, 0xC8, 0x32, 0xC8])  // 13000×13000
+        assertDataInvalid(jpeg, "more than \(Limits.jpegScans) scans")
+        XCTAssertNoThrow(try ImageDecoder.decode(contentsOf: Fixtures.url("synthetic/progressive_scans_at_limit.jpg")))
+    }
+
+    /// Running out of data stops the decoder where it happens, as in PIL, rather than after
+    /// filling in the rest of a huge declared image.
+    func testTruncatedHugeJPEGFailsAtTheEndOfItsData() throws {
+        var jpeg = [UInt8](try Data(contentsOf: Fixtures.url("synthetic/exif_6.jpg")))
+        let sof = try XCTUnwrap((0..<(jpeg.count - 1)).first { jpeg[$0] == 0xFF && jpeg[$0 + 1] == 0xC0 })
+        jpeg.replaceSubrange((sof + 5)..<(sof + 9), with: [0x32, 0xC8, 0x32, 0xC8])  // 13000×13000
+        let sos = try XCTUnwrap((0..<(jpeg.count - 1)).first { jpeg[$0] == 0xFF && jpeg[$0 + 1] == 0xDA })
+        assertDataInvalid(Array(jpeg[..<(sos + 40)]), "Premature end of JPEG file")
+    }
+
     /// EXIF directories whose offsets and counts point anywhere give "no orientation".
     func testHostileEXIFIsIgnored() {
         func tiff(_ ifd: UInt32, _ count: UInt16, _ tail: [UInt8] = []) -> [UInt8] {

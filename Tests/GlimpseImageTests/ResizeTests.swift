@@ -1,4 +1,5 @@
 import Foundation
+import GlimpseCore
 @testable import GlimpseImage
 import XCTest
 
@@ -16,6 +17,25 @@ final class ResizeTests: XCTestCase {
             let out = Resize.resample(source, width: w, height: h, filter: filter)
             let result = compare(out, to: ref)
             XCTAssertTrue(result.exact, "\(file) \(name) -> \(w)x\(h): sampled max diff \(result.sampledMaxDiff)")
+        }
+    }
+
+    /// A window of the resize equals the same window cut from the whole resize (which the test
+    /// above holds to Pillow), for every pass order, up and down, and windows at the edges.
+    func testAWindowOfTheResizeEqualsTheCroppedWholeResize() {
+        var random = SplitMix64(seed: 11)
+        func draw(_ range: ClosedRange<Int>) -> Int { range.lowerBound + Int(random.next() % UInt64(range.count)) }
+        for trial in 0..<300 {
+            let w = draw(1...40), h = draw(1...40)
+            let image = RGBImage(width: w, height: h, pixels: (0..<(w * h * 3)).map { _ in UInt8(truncatingIfNeeded: random.next()) })
+            let ow = draw(1...60), oh = draw(1...60)
+            let x0 = draw(0...(ow - 1)), y0 = draw(0...(oh - 1))
+            let columns = x0 ..< draw((x0 + 1)...ow), rows = y0 ..< draw((y0 + 1)...oh)
+            let filter: Resize.Filter = trial % 2 == 0 ? .bicubic : .bilinear
+            let whole = Resize.resample(image, width: ow, height: oh, filter: filter)
+            let window = Resize.resample(image, width: ow, height: oh, filter: filter, rows: rows, columns: columns)
+            XCTAssertEqual(window.pixels, Resize.crop(whole, rows: rows, columns: columns).pixels,
+                           "\(w)x\(h) -> \(ow)x\(oh), rows \(rows), columns \(columns)")
         }
     }
 
