@@ -19,12 +19,64 @@ extension AutodiffTests {
         }
     }
 
+    func testDivisionByTheTemperatureAndSoftTargetCrossEntropy() throws {
+        try check("divided", ["x", "t"]) { divided($0["x"]!, by: $0["t"]!) }
+        let targets = try store.tensor("soft_ce.targets")
+        try check("soft_ce", ["logits"]) { try crossEntropy($0["logits"]!, softTargets: targets) }
+    }
+
+    func testBLIPContrastiveLossWithHardAndSoftTargets() throws {
+        try check("blip_itc", ["image", "text", "temperature"]) {
+            try blipContrastiveLoss(imageFeatures: $0["image"]!, textFeatures: $0["text"]!, temperature: $0["temperature"]!).loss
+        }
+        let momentum = try store.tensor("blip_itc_soft.momentum")
+        try check("blip_itc_soft", ["image", "text", "temperature"]) {
+            try blipContrastiveLoss(imageFeatures: $0["image"]!, textFeatures: $0["text"]!, temperature: $0["temperature"]!,
+                                    momentumSimilarities: momentum, alpha: 0.4).loss
+        }
+    }
+
+    /// BLIP's negatives: never the matching pair, drawn in proportion to softmax(similarity)
+    /// + 1e-4 (checked on frequencies), the same for the same seed.
+    func testHardNegativesFollowTheSimilarities() throws {
+        let s = Tensor(shape: [3, 3], values: [5, 2, 0,  1, 5, 1,  3, 0, 5])
+        var counts = [[Int]](repeating: [0, 0, 0], count: 3), columnCounts = counts
+        var generator = SplitMix64(seed: 3)
+        let draws = 20_000
+        for _ in 0 ..< draws {
+            let negatives = try HardNegatives.sample(similarities: s, using: &generator)
+            for i in 0 ..< 3 {
+                XCTAssertNotEqual(negatives.textForImage[i], i)
+                XCTAssertNotEqual(negatives.imageForText[i], i)
+                counts[i][negatives.textForImage[i]] += 1
+                columnCounts[i][negatives.imageForText[i]] += 1
+            }
+        }
+        // Image 0 over texts 1 and 2: weights softmax([5, 2, 0]) + 1e-4 at 1 and 2.
+        func expectedShare(_ row: [Double], _ i: Int, _ j: Int) -> Double {
+            let e = row.map { Foundation.exp($0) }, sum = e.reduce(0, +)
+            let w = e.enumerated().map { $0.offset == i ? 0 : $0.element / sum + 1e-4 }
+            return w[j] / w.reduce(0, +)
+        }
+        XCTAssertEqual(Double(counts[0][1]) / Double(draws), expectedShare([5, 2, 0], 0, 1), accuracy: 0.01)
+        XCTAssertEqual(Double(counts[1][0]) / Double(draws), expectedShare([1, 5, 1], 1, 0), accuracy: 0.01)
+        // Text 2 reads column 2: [0, 1, 5].
+        XCTAssertEqual(Double(columnCounts[2][1]) / Double(draws), expectedShare([0, 1, 5], 2, 1), accuracy: 0.01)
+        var a = SplitMix64(seed: 9), b = SplitMix64(seed: 9)
+        XCTAssertEqual(try HardNegatives.sample(similarities: s, using: &a), try HardNegatives.sample(similarities: s, using: &b))
+        XCTAssertThrowsError(try HardNegatives.sample(similarities: Tensor(zeros: [1, 1]), using: &a))
+    }
+
     func testObjectivesRejectMismatchedBatches() throws {
         let a = Tensor(zeros: [3, 4]), b = Tensor(zeros: [2, 4]), s = Tensor(zeros: [1])
         XCTAssertThrowsError(try clipContrastiveLoss(imageFeatures: a, textFeatures: b, logitScale: s))
         XCTAssertThrowsError(try crossEntropy(a, targets: [0, 1, 9]))
         XCTAssertThrowsError(try crossEntropy(a, targets: [-100, -100, -100], ignoreIndex: -100))
         XCTAssertThrowsError(try languageModelingLoss(logits: a, labels: [[1, 2]], sequences: [0 ..< 3]))
+        XCTAssertThrowsError(try blipContrastiveLoss(imageFeatures: a, textFeatures: a, temperature: Tensor(zeros: [1])))
+        XCTAssertThrowsError(try blipContrastiveLoss(imageFeatures: a, textFeatures: a, temperature: Tensor(shape: [1], values: [0.07]),
+                                                     momentumSimilarities: Tensor(zeros: [2, 2])))
+        XCTAssertThrowsError(try crossEntropy(a, softTargets: Tensor(zeros: [3, 4])))  // rows do not sum to 1
     }
 }
 

@@ -52,13 +52,10 @@ public struct BERTEncoder: Sendable {
     /// Embedding output for packed texts whose first token sits at position `offset`
     /// (the cached length when decoding incrementally).
     func embed(_ batch: [[Int]], sequences: [Range<Int>], offset: Int) -> Tensor {
-        let x = embeddingLookup(wordEmbeddings, ids: batch.flatMap { $0 })
-        for range in sequences {
-            addInPlace(x.rows(range), positionEmbeddings.rows(offset ..< offset + range.count))
-            if let tokenType0 {
-                for row in range { addInPlace(x.rows(row ..< row + 1), tokenType0) }
-            }
-        }
+        var x = embeddingLookup(wordEmbeddings, ids: batch.flatMap { $0 })
+        // The table from `offset` on is a view of the parameter, so training differentiates it.
+        addPositionEmbeddingsInPlace(x, positionEmbeddings.rows(offset ..< config.maxPositions), sequences: sequences)
+        if let tokenType0 { x = addingBias(x, tokenType0) }
         return embeddingNorm(x)
     }
 

@@ -63,3 +63,53 @@ public func crossEntropy(_ logits: Tensor, targets: [Int], labelSmoothing: Float
     }
     return result
 }
+
+/// Cross-entropy against target distributions: the mean over rows of −Σ_c q_ic log softmax(xᵢ)_c,
+/// for `targets` q [rows, classes] whose rows are distributions (checked: non-negative, summing
+/// to 1). BLIP's contrastive loss with soft targets is written this way. The targets are
+/// constants; the gradient is (softmax(xᵢ) − qᵢ) / rows.
+public func crossEntropy(_ logits: Tensor, softTargets targets: Tensor) throws -> Tensor {
+    guard logits.rank == 2, targets.shape == logits.shape, logits.shape[0] > 0 else {
+        throw GlimpseError.invalidArgument("cross-entropy: logits of shape \(logits.shape) and soft targets of shape \(targets.shape); expected the same non-empty [rows, classes]")
+    }
+    let rows = logits.shape[0], classes = logits.shape[1]
+    for i in 0 ..< rows {
+        let q = targets.data + i * classes
+        var sum = 0.0
+        for c in 0 ..< classes {
+            guard q[c] >= 0, q[c].isFinite else {
+                throw GlimpseError.invalidArgument("cross-entropy: soft target row \(i) holds \(q[c]); expected a distribution")
+            }
+            sum += Double(q[c])
+        }
+        guard abs(sum - 1) <= 1e-3 else {
+            throw GlimpseError.invalidArgument("cross-entropy: soft target row \(i) sums to \(sum); expected 1")
+        }
+    }
+    let tape = GradientTape.current, rx = tape?.ref(logits)
+    let probabilities = rx == nil ? nil : Tensor(zeros: logits.shape)
+    var total = 0.0
+    for i in 0 ..< rows {
+        let row = logits.data + i * classes, q = targets.data + i * classes
+        var peak = -Double.infinity
+        for c in 0 ..< classes { peak = max(peak, Double(row[c])) }
+        var sum = 0.0
+        for c in 0 ..< classes { sum += exp(Double(row[c]) - peak) }
+        let logZ = peak + log(sum)
+        for c in 0 ..< classes where q[c] > 0 { total -= Double(q[c]) * (Double(row[c]) - logZ) }
+        if let probabilities {
+            let out = probabilities.data + i * classes
+            for c in 0 ..< classes { out[c] = Float(exp(Double(row[c]) - logZ)) }
+        }
+    }
+    let result = Tensor(shape: [], values: [Float(total / Double(rows))])
+    if let tape, let rx, let probabilities {
+        tape.record(output: result) { [unowned tape] g in
+            withExtendedLifetime(targets) {
+                let dx = tape.gradient(rx), scale = g[0] / Float(rows)
+                for i in 0 ..< rows * classes { dx[i] += scale * (probabilities.data[i] - targets.data[i]) }
+            }
+        }
+    }
+    return result
+}

@@ -132,3 +132,29 @@ public func scaledByExponential(_ x: Tensor, logScale: Tensor, maximum: Float) -
     }
     return y
 }
+
+/// x / t for a one-element `t`: BLIP's similarities over its learned temperature (which BLIP
+/// clamps in place before the step, not inside the loss). ∂/∂x = g / t, ∂/∂t = −Σ g·x / t².
+public func divided(_ x: Tensor, by t: Tensor) -> Tensor {
+    precondition(t.count == 1, "divided: the divisor has shape \(t.shape)")
+    let divisor = t.data[0]
+    let y = x.copy()
+    y.withUnsafeMutableBufferPointer { for i in 0 ..< $0.count { $0[i] /= divisor } }
+    if let tape = GradientTape.current {
+        let rx = tape.ref(x), rt = tape.ref(t)
+        if rx != nil || rt != nil {
+            let count = x.count
+            tape.record(output: y) { [unowned tape] g in
+                withExtendedLifetime(x) {
+                    if let rx { tape.accumulate(rx, g, count: count, scale: 1 / divisor) }
+                    if let rt {
+                        var sum: Double = 0
+                        for i in 0 ..< count { sum += Double(g[i]) * Double(x.data[i]) }
+                        tape.gradient(rt)[0] -= Float(sum / (Double(divisor) * Double(divisor)))
+                    }
+                }
+            }
+        }
+    }
+    return y
+}
