@@ -44,6 +44,31 @@ final class TrainCLITests: XCTestCase {
                           lines.map { $0.replacingOccurrences(of: #""images_per_second":[0-9.e+-]+"#, with: "", options: .regularExpression) })
     }
 
+    /// `train blip` on a captioner: the files a BLIP folder needs are carried over, each step
+    /// line has an ETA, and the result captions; a retrieval model refuses single-pair batches.
+    func testBLIPCaptionerTrainsAndTheResultCaptions() throws {
+        let folder = scratch()
+        _ = try run("train", "shapes", "--out", folder + "/shapes", "--count", "8", "--seed", "2")
+        let data = folder + "/shapes/manifest.jsonl"
+        let model = CLITests.fixtures.appendingPathComponent("blip-shapes-tiny").path
+        let result = try run("train", "blip", "--model", model, "--data", data, "--out", folder + "/run",
+                             "--batch-size", "4", "--lr", "1e-3", "--epochs", "2")
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertTrue(result.stderr.contains("step 4/4"), result.stderr)
+        XCTAssertTrue(result.stderr.contains("ETA"), result.stderr)
+        for name in ["model.safetensors", "config.json", "preprocessor_config.json", "vocab.txt", "tokenizer_config.json",
+                     "generation_config.json", "training_state.safetensors", "metrics.jsonl", "loss.png"] {
+            XCTAssertTrue(FileManager.default.fileExists(atPath: folder + "/run/" + name), name)
+        }
+        let captioned = try run("caption", "--model", folder + "/run", folder + "/shapes/shape-000000.png")
+        XCTAssertEqual(captioned.status, 0, captioned.stderr)
+        XCTAssertTrue(captioned.stdout.contains("\"captions\""), captioned.stdout)
+        let retrieval = try run("train", "blip", "--model", CLITests.fixtures.appendingPathComponent("blip-itm-tiny").path,
+                                "--data", data, "--out", folder + "/itm", "--batch-size", "1")
+        XCTAssertEqual(retrieval.status, 1)
+        XCTAssertTrue(retrieval.stderr.contains("at least 2 pairs"), retrieval.stderr)
+    }
+
     func testOptionsThatDoNotFitAreUsageOrModelErrors() throws {
         let folder = scratch()
         _ = try run("train", "shapes", "--out", folder + "/shapes", "--count", "4")

@@ -1,46 +1,21 @@
 import GlimpseCore
+import GlimpseImage
 
 /// One CLIP fine-tuning step at a time: the contrastive loss on a batch of matching pairs,
 /// its gradient by the tape, gradient-norm clipping, and an AdamW update of the parameters
 /// training owns (copied from the checkpoint; the model reads them, so it is always current).
-///
-/// Weight decay applies to matrices only: biases, norms, the class token and the temperature
-/// (every parameter of fewer than two dimensions) are exempt, as in open_clip's training.
-public final class CLIPTrainer {
+public final class CLIPTrainer: ParameterTrainer {
     public let model: CLIPModel
-    public let weights: TrainableWeights
-    public let optimizer: AdamW
-    /// The learning rate at each step; the optimizer's own rate when nil.
-    public let schedule: CosineSchedule?
-    /// The global gradient norm is clipped to this when set.
-    public let maxGradientNorm: Float?
-    /// The parameters being trained (all of them unless a filter froze some), by name.
-    public let trained: [(name: String, tensor: Tensor)]
-    private let tape = GradientTape()
-
-    /// What one step did.
-    public struct Step: Sendable {
-        public let loss: Float
-        /// The global gradient norm before clipping.
-        public let gradientNorm: Float
-        public let learningRate: Float
-    }
 
     /// A trainer for a Hugging Face CLIP checkpoint. `trainable` picks parameters by name
     /// (e.g. only the projections); the others stay frozen.
     public init(checkpoint: Checkpoint, learningRate: Float = 1e-5, weightDecay: Float = 0.1,
                 schedule: CosineSchedule? = nil, maxGradientNorm: Float? = 1,
                 trainable: (String) -> Bool = { _ in true }) throws {
-        weights = try TrainableWeights(copying: try checkpoint.weights())
+        let weights = try TrainableWeights(copying: try checkpoint.weights())
         model = try CLIPModel(config: CLIPConfig(reader: checkpoint.config()), weights: weights)
-        trained = weights.parameters.filter { trainable($0.name) }
-        guard !trained.isEmpty else { throw GlimpseError.invalidArgument("no parameter of this CLIP model is selected for training") }
-        for parameter in trained { tape.watch(parameter.tensor) }
-        let ranks = trained.map(\.tensor.rank)
-        optimizer = try AdamW(parameters: trained.map(\.tensor), learningRate: learningRate,
-                              weightDecay: weightDecay, decayed: { ranks[$0] >= 2 })
-        self.schedule = schedule
-        self.maxGradientNorm = maxGradientNorm
+        try super.init(weights: weights, learningRate: learningRate, weightDecay: weightDecay, schedule: schedule,
+                       maxGradientNorm: maxGradientNorm, trainable: trainable, model: "CLIP")
     }
 
     /// Forward, loss, backward, clipping and one optimizer update on `pixels` [B, C, S, S]
@@ -61,34 +36,50 @@ public final class CLIPTrainer {
     /// that mean.
     @discardableResult
     public func step(microBatches: [(pixels: Tensor, ids: [[Int]])]) throws -> Step {
-        let (loss, gradients) = try lossAndGradients(microBatches: microBatches)
-        let norm = maxGradientNorm.map { clipGradientNorm(gradients, maxNorm: $0) }
-            ?? clipGradientNorm(gradients, maxNorm: .infinity)
-        // A non-finite loss or gradient would turn every parameter into NaN: refuse the update.
-        guard loss.isFinite, norm.isFinite else {
-            throw GlimpseError.invalidArgument("training step \(optimizer.step + 1): loss \(loss), gradient norm \(norm); expected finite values, parameters left unchanged")
-        }
-        if let schedule { optimizer.learningRate = schedule.learningRate(at: optimizer.step) }
-        try optimizer.update(gradients: gradients)
-        return Step(loss: loss, gradientNorm: norm, learningRate: optimizer.learningRate)
+        try step(microBatches: microBatches.count) { try model.contrastiveLoss(pixels: microBatches[$0].pixels, ids: microBatches[$0].ids) }
     }
 
     /// The mean micro-batch loss and its gradient for each trained parameter (in `trained`
     /// order), without updating anything: what `step` applies.
     public func lossAndGradients(microBatches: [(pixels: Tensor, ids: [[Int]])]) throws -> (loss: Float, gradients: [Tensor]) {
-        guard !microBatches.isEmpty else { throw GlimpseError.invalidArgument("training step: no micro-batch given") }
-        tape.reset()  // anything left by a step that failed part-way
-        tape.zeroGradients()
-        var total: Float = 0
-        let weight = 1 / Float(microBatches.count)
-        for batch in microBatches {
-            let loss = try tape.record {
-                let loss = try model.contrastiveLoss(pixels: batch.pixels, ids: batch.ids)
-                return microBatches.count > 1 ? scaled(loss, weight) : loss
-            }
-            try tape.backward(from: loss)
-            total += loss.item
+        try lossAndGradients(microBatches: microBatches.count) {
+            try model.contrastiveLoss(pixels: microBatches[$0].pixels, ids: microBatches[$0].ids)
         }
-        return (total, trained.compactMap { tape.gradient(of: $0.tensor) })
+    }
+}
+
+extension CLIPTrainer: FineTunable {
+    public static var family: String { "clip" }
+
+    public convenience init(checkpoint: Checkpoint, options: FineTuningOptions, schedule: CosineSchedule) throws {
+        try self.init(checkpoint: checkpoint, learningRate: options.learningRate, weightDecay: options.weightDecay,
+                      schedule: schedule, maxGradientNorm: options.maxGradientNorm,
+                      trainable: { Self.trains($0, freeze: options.freeze) })
+    }
+
+    /// Whether `freeze` leaves parameter `name` to train: the towers are `text_model.*` and
+    /// `vision_model.*`; the projections and the temperature are neither.
+    static func trains(_ name: String, freeze: FineTuningFreeze) -> Bool {
+        let text = name.hasPrefix("text_model."), vision = name.hasPrefix("vision_model.")
+        switch freeze {
+        case .none: return true
+        case .text: return !text
+        case .vision: return !vision
+        case .towers: return !text && !vision
+        }
+    }
+
+    public var minimumBatch: Int { 2 }
+    public var imageSize: Int { model.image.imageSize }
+
+    public func inputs(checkpoint: Checkpoint) throws -> (preprocessor: ImagePreprocessor, tokenize: (String) throws -> [Int]) {
+        let tokenizer = try checkpoint.clipTokenizerInBackground(embeddingRows: model.text.config.vocabularySize).get()
+        let context = model.text.config.maxPositions
+        return (try ImagePreprocessor.load(folder: checkpoint.folder),
+                { try tokenizer.tokenize($0, contextLength: context, truncate: true) })
+    }
+
+    public func train(_ microBatches: [(pixels: Tensor, ids: [[Int]])], step: Int) throws -> Step {
+        try self.step(microBatches: microBatches)
     }
 }

@@ -6,11 +6,12 @@ import GlimpseCore
 /// own name and shape, floating-point ones as fp32), `config.json` (the source's, with the
 /// dtype set to float32) and the tokenizer and preprocessor files copied beside them. The
 /// optimizer state goes to `training_state.safetensors` so a run can resume bit-identically.
-extension CLIPTrainer {
+extension ParameterTrainer {
     /// Files a model folder keeps beside the weights that a saved checkpoint carries over.
     public static let companionFiles = [
         "preprocessor_config.json", "processor_config.json", "tokenizer.json", "tokenizer_config.json",
         "vocab.json", "merges.txt", "special_tokens_map.json", "added_tokens.json", "bpe_simple_vocab_16e6.txt.gz",
+        "vocab.txt", "generation_config.json",
     ]
     /// The training state's file name in a checkpoint folder.
     public static let stateFile = "training_state.safetensors"
@@ -64,8 +65,9 @@ extension CLIPTrainer {
         public init(steps: Int, seed: UInt64) { self.steps = steps; self.seed = seed }
     }
 
-    /// Writes the optimizer state (AdamW moments per trained parameter, its step) and the run
-    /// position to `folder/training_state.safetensors`.
+    /// Writes the optimizer state (AdamW moments per trained parameter, its step), the values of
+    /// the objective's own parameters (`extra`, which the model folder does not hold) and the
+    /// run position to `folder/training_state.safetensors`.
     public func saveState(to folder: String, position: Position) throws {
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         var items: [SafetensorsWriter.Item] = []
@@ -73,6 +75,7 @@ extension CLIPTrainer {
             items.append(.init(name: "exp_avg/" + parameter.name, tensor: optimizer.firstMoments[index]))
             items.append(.init(name: "exp_avg_sq/" + parameter.name, tensor: optimizer.secondMoments[index]))
         }
+        for parameter in extra { items.append(.init(name: "parameter/" + parameter.name, tensor: parameter.tensor)) }
         let metadata = ["step": String(optimizer.step), "position": String(position.steps), "seed": String(position.seed),
                         "trained": trained.map(\.name).joined(separator: ",")]
         try SafetensorsWriter(items: items, metadata: metadata).write(to: path(folder, Self.stateFile))
@@ -96,7 +99,13 @@ extension CLIPTrainer {
         let shapes = trained.map(\.tensor.shape)
         let first = try trained.indices.map { try state.tensor("exp_avg/" + trained[$0].name, shape: shapes[$0]).copy() }
         let second = try trained.indices.map { try state.tensor("exp_avg_sq/" + trained[$0].name, shape: shapes[$0]).copy() }
+        let values = try extra.map { try state.tensor("parameter/" + $0.name, shape: $0.tensor.shape) }
         try optimizer.restore(step: step, firstMoments: first, secondMoments: second)
+        for (parameter, value) in zip(extra, values) {
+            parameter.tensor.withUnsafeMutableBufferPointer { target in
+                for i in 0 ..< target.count { target[i] = value.data[i] }
+            }
+        }
         return Position(steps: steps, seed: seed)
     }
 

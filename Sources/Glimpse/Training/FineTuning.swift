@@ -4,53 +4,70 @@ import GlimpseData
 import GlimpseImage
 import GlimpseText
 
-/// Fine-tuning a CLIP checkpoint on image–text pairs (manifests, folders, WebDataset shards):
-/// the records are indexed once, shuffled by a seeded permutation each epoch, cut into
-/// batches (the last incomplete one dropped, as a contrastive batch needs its negatives),
-/// preprocessed with the model's own preprocessor and tokenizer, and trained by `CLIPTrainer`
-/// under a cosine schedule with warm-up. Every step appends to `metrics.jsonl`; the end (and
-/// every `saveEvery` steps) writes the model in the Hugging Face layout plus the training
-/// state, from which `resume` continues bit-identically; `loss.png` is drawn at the end.
-public final class CLIPFineTuning {
-    /// Which parameters stay fixed.
-    public enum Freeze: String, CaseIterable, Sendable {
-        case none, text, vision
-        /// Both towers: only the projections and the temperature train.
-        case towers
+/// Fine-tuning CLIP on image–text pairs with its contrastive loss.
+public typealias CLIPFineTuning = FineTuning<CLIPTrainer>
+/// Fine-tuning BLIP on image–text pairs: ITC + ITM for a retrieval checkpoint, LM for a
+/// captioning one.
+public typealias BLIPFineTuning = FineTuning<BLIPTrainer>
 
-        func trains(_ name: String) -> Bool {
-            switch self {
-            case .none: return true
-            case .text: return !name.hasPrefix("text_model.")
-            case .vision: return !name.hasPrefix("vision_model.")
-            case .towers: return !name.hasPrefix("text_model.") && !name.hasPrefix("vision_model.")
-            }
-        }
-    }
+/// Which parameters stay fixed during fine-tuning.
+public enum FineTuningFreeze: String, CaseIterable, Sendable {
+    case none, text, vision
+    /// Both towers: only the projections and heads (and a temperature) train.
+    case towers
+}
 
-    public struct Options: Sendable {
-        public var epochs = 1
-        public var batchSize = 32
-        public var learningRate: Float = 1e-5
-        public var weightDecay: Float = 0.1
-        public var warmupSteps = 0
-        public var maxGradientNorm: Float? = 1
-        public var freeze = Freeze.none
-        public var seed: UInt64 = 0
-        /// Batches of `batchSize` per optimizer step (gradient accumulation; each batch is a
-        /// contrastive batch of its own, see `CLIPTrainer.step(microBatches:)`).
-        public var accumulate = 1
-        /// Write the checkpoint and training state every this many steps (and at the end).
-        public var saveEvery: Int?
-        /// Stop after this many steps of the whole run (the schedule still spans every epoch),
-        /// as an interrupted run stops; `resume` continues it.
-        public var stopAfterSteps: Int?
-        /// Augmentation: each training image cropped by `RandomResizedCrop` before the model's
-        /// preprocessor (off by default). The draw depends only on the seed, the step and the
-        /// record's key, so a resumed run crops exactly as an uninterrupted one.
-        public var randomCrop: RandomResizedCrop?
-        public init() {}
-    }
+/// A trainer `FineTuning` can drive: how it is built for a run, what it reads, and one step.
+public protocol FineTunable: ParameterTrainer {
+    /// The `model_type` of the checkpoints it trains, and the command's name.
+    static var family: String { get }
+    /// Builds the trainer for a run of `checkpoint` (weights copied, parameters chosen).
+    init(checkpoint: Checkpoint, options: FineTuningOptions, schedule: CosineSchedule) throws
+    /// The fewest pairs a batch may hold.
+    var minimumBatch: Int { get }
+    /// The square input side of the image tower.
+    var imageSize: Int { get }
+    /// The model's preprocessor and a text-to-ids function for its objective.
+    func inputs(checkpoint: Checkpoint) throws -> (preprocessor: ImagePreprocessor, tokenize: (String) throws -> [Int])
+    /// One optimizer update from micro-batches of matching pairs at run step `step`.
+    func train(_ microBatches: [(pixels: Tensor, ids: [[Int]])], step: Int) throws -> ParameterTrainer.Step
+}
+
+/// How a fine-tuning run trains (shared by every model family).
+public struct FineTuningOptions: Sendable {
+    public var epochs = 1
+    public var batchSize = 32
+    public var learningRate: Float = 1e-5
+    public var weightDecay: Float = 0.1
+    public var warmupSteps = 0
+    public var maxGradientNorm: Float? = 1
+    public var freeze = FineTuningFreeze.none
+    public var seed: UInt64 = 0
+    /// Batches of `batchSize` per optimizer step (gradient accumulation; for a contrastive
+    /// loss each batch is a batch of its own, see `CLIPTrainer.step(microBatches:)`).
+    public var accumulate = 1
+    /// Write the checkpoint and training state every this many steps (and at the end).
+    public var saveEvery: Int?
+    /// Stop after this many steps of the whole run (the schedule still spans every epoch),
+    /// as an interrupted run stops; `resume` continues it.
+    public var stopAfterSteps: Int?
+    /// Augmentation: each training image cropped by `RandomResizedCrop` before the model's
+    /// preprocessor (off by default). The draw depends only on the seed, the step and the
+    /// record's key, so a resumed run crops exactly as an uninterrupted one.
+    public var randomCrop: RandomResizedCrop?
+    public init() {}
+}
+
+/// Fine-tuning a checkpoint on image–text pairs (manifests, folders, WebDataset shards): the
+/// records are indexed once, shuffled by a seeded permutation each epoch, cut into batches
+/// (the last incomplete one dropped, as a contrastive batch needs its negatives), preprocessed
+/// with the model's own preprocessor and tokenizer, and trained by the model's trainer under a
+/// cosine schedule with warm-up. Every step appends to `metrics.jsonl`; the end (and every
+/// `saveEvery` steps) writes the model in the Hugging Face layout plus the training state,
+/// from which `resume` continues bit-identically; `loss.png` is drawn at the end.
+public final class FineTuning<Trainer: FineTunable> {
+    public typealias Options = FineTuningOptions
+    public typealias Freeze = FineTuningFreeze
 
     /// What one step reports.
     public struct Progress: Sendable {
@@ -59,7 +76,7 @@ public final class CLIPFineTuning {
         public let imagesPerSecond: Double
     }
 
-    public let trainer: CLIPTrainer
+    public let trainer: Trainer
     public let options: Options
     public let output: String
     public let totalSteps: Int
@@ -69,9 +86,9 @@ public final class CLIPFineTuning {
     public let records: [DatasetRecord]
     public let skipped: [DatasetFailure]
     private let source: Checkpoint
-    private let tokenizer: CLIPTokenizer
+    private let tokenize: (String) throws -> [Int]
     private let preprocessor: ImagePreprocessor
-    private var position: CLIPTrainer.Position
+    private var position: ParameterTrainer.Position
 
     /// Prepares a run of `model` on `data` into `output`; with `resume`, a folder this class
     /// wrote (model plus training state) replaces the model and the run continues from it.
@@ -79,11 +96,11 @@ public final class CLIPFineTuning {
                 resume: Checkpoint? = nil, onSkip: (DatasetFailure) -> Void = { _ in }) throws {
         let start = resume ?? model
         let type = try start.modelType()
-        guard type == "clip" else {
-            throw GlimpseError.invalidArgument("train clip takes a CLIP model; \(start.folder.path) holds a '\(type)' model")
+        guard type == Trainer.family else {
+            throw GlimpseError.invalidArgument("train \(Trainer.family) takes a \(Trainer.family.uppercased()) model; \(start.folder.path) holds a '\(type)' model")
         }
-        guard options.batchSize >= 2, options.batchSize <= Limits.batchSize else {
-            throw GlimpseError.invalidArgument("--batch-size \(options.batchSize): the contrastive loss needs at least 2 pairs a batch (the other pairs are each pair's negatives), at most \(Limits.batchSize)")
+        guard options.batchSize >= 1, options.batchSize <= Limits.batchSize else {
+            throw GlimpseError.invalidArgument("--batch-size \(options.batchSize): expected 1 ... \(Limits.batchSize)")
         }
         guard options.epochs >= 1, options.warmupSteps >= 0, options.learningRate.isFinite, options.learningRate >= 0,
               options.weightDecay.isFinite, options.weightDecay >= 0, (options.maxGradientNorm ?? 1) > 0,
@@ -116,14 +133,14 @@ public final class CLIPFineTuning {
         self.options = options
         self.output = output
         source = start
-        trainer = try CLIPTrainer(checkpoint: start, learningRate: options.learningRate, weightDecay: options.weightDecay,
-                                  schedule: CosineSchedule(peak: options.learningRate, warmupSteps: options.warmupSteps, totalSteps: steps),
-                                  maxGradientNorm: options.maxGradientNorm, trainable: options.freeze.trains)
-        tokenizer = try start.clipTokenizerInBackground(embeddingRows: trainer.model.text.config.vocabularySize).get()
-        let side = trainer.model.image.imageSize
-        preprocessor = try ImagePreprocessor.load(folder: start.folder)
-        try preprocessor.validate(forModelInput: side, side)
-        position = CLIPTrainer.Position(steps: 0, seed: options.seed)
+        trainer = try Trainer(checkpoint: start, options: options,
+                              schedule: CosineSchedule(peak: options.learningRate, warmupSteps: options.warmupSteps, totalSteps: steps))
+        guard options.batchSize >= trainer.minimumBatch else {
+            throw GlimpseError.invalidArgument("--batch-size \(options.batchSize): this model's loss needs at least \(trainer.minimumBatch) pairs a batch (the other pairs are each pair's negatives)")
+        }
+        (preprocessor, tokenize) = try trainer.inputs(checkpoint: start)
+        try preprocessor.validate(forModelInput: trainer.imageSize, trainer.imageSize)
+        position = ParameterTrainer.Position(steps: 0, seed: options.seed)
         if let resume {
             position = try trainer.restoreState(from: resume.folder.path)
             guard position.seed == options.seed else {
@@ -166,11 +183,11 @@ public final class CLIPFineTuning {
                 let first = (index * options.accumulate + part) * options.batchSize
                 let batch = try inputs(shuffled[first ..< first + options.batchSize].map { records[$0] }, step: position.steps,
                                        onSkip: onSkip)
-                if batch.ids.count >= 2 { microBatches.append(batch) }
+                if batch.ids.count >= trainer.minimumBatch { microBatches.append(batch) }
             }
             position.steps += 1
             guard !microBatches.isEmpty else { continue }
-            let step = try trainer.step(microBatches: microBatches)
+            let step = try trainer.train(microBatches, step: position.steps - 1)
             let images = microBatches.reduce(0) { $0 + $1.ids.count }
             let rate = Double(images) / max(Date().timeIntervalSince(started), 1e-9)
             lastLoss = step.loss
@@ -204,7 +221,6 @@ public final class CLIPFineTuning {
     /// caption cannot be tokenized is reported and left out.
     private func inputs(_ batch: [DatasetRecord], step: Int, onSkip: (DatasetFailure) -> Void) throws -> (pixels: Tensor, ids: [[Int]]) {
         var images: [RGBImage] = [], ids: [[Int]] = []
-        let context = trainer.model.text.config.maxPositions
         for record in batch {
             do {
                 var image: RGBImage
@@ -212,7 +228,7 @@ public final class CLIPFineTuning {
                 case .file(let path): image = try PixelBatch.decodeFile(path)
                 case .memory(let name, let bytes): image = try ImageDecoder.decode(data: bytes, name: name)
                 }
-                let tokens = try tokenizer.tokenize(record.text ?? "", contextLength: context, truncate: true)
+                let tokens = try tokenize(record.text ?? "")
                 if let crop = options.randomCrop {
                     var random = SplitMix64(seed: Self.cropSeed(options.seed, step: step, key: record.key))
                     image = crop.apply(image, using: &random)
@@ -223,8 +239,8 @@ public final class CLIPFineTuning {
                 onSkip(DatasetFailure(key: record.key, source: record.source, reason: "\(error)"))
             }
         }
-        guard images.count >= 2 else { return (Tensor(zeros: [0]), ids) }
-        let side = trainer.model.image.imageSize
+        guard images.count >= trainer.minimumBatch, !images.isEmpty else { return (Tensor(zeros: [0]), ids) }
+        let side = trainer.imageSize
         return (try PixelBatch(images: images, preprocessor: preprocessor, size: side).pixels, ids)
     }
 }
