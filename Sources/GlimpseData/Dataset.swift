@@ -36,14 +36,15 @@ public struct DatasetInput: Equatable, Sendable {
         }
     }
 
-    /// A fresh reader of this input.
-    public func reader(fields: DatasetFields) -> AnyIterator<DatasetItem> {
+    /// A fresh reader of this input. With `imagesByReference`, images of uncompressed shards
+    /// come as `.archiveMember` references instead of bytes (see `WebDatasetReader`).
+    public func reader(fields: DatasetFields, imagesByReference: Bool = false) -> AnyIterator<DatasetItem> {
         switch kind {
         case .jsonLines: return AnyIterator(JSONLinesReader(path: path, fields: fields))
         case .csv: return AnyIterator(CSVManifestReader(path: path, delimiter: ",", fields: fields))
         case .tsv: return AnyIterator(CSVManifestReader(path: path, delimiter: "\t", fields: fields))
         case .folder: return AnyIterator(FolderReader(path: path, fields: fields))
-        case .webDataset: return AnyIterator(WebDatasetReader(path: path, fields: fields))
+        case .webDataset: return AnyIterator(WebDatasetReader(path: path, fields: fields, imagesByReference: imagesByReference))
         }
     }
 }
@@ -54,6 +55,9 @@ public struct DatasetInput: Equatable, Sendable {
 public struct Dataset: Sequence, Sendable {
     public var inputs: [DatasetInput]
     public var fields: DatasetFields
+    /// Images of uncompressed shards as references, read when needed (a training run indexes
+    /// every record first and must not hold every image).
+    public var imagesByReference = false
 
     public init(inputs: [DatasetInput], fields: DatasetFields = DatasetFields()) {
         self.inputs = inputs
@@ -65,7 +69,7 @@ public struct Dataset: Sequence, Sendable {
         self.init(inputs: try paths.map { try DatasetInput(path: $0) }, fields: fields)
     }
 
-    public func makeIterator() -> Iterator { Iterator(inputs: inputs, fields: fields) }
+    public func makeIterator() -> Iterator { Iterator(inputs: inputs, fields: fields, imagesByReference: imagesByReference) }
 
     public struct Iterator: IteratorProtocol {
         private let inputs: [DatasetInput]
@@ -74,13 +78,15 @@ public struct Dataset: Sequence, Sendable {
         private var current: AnyIterator<DatasetItem>?
         private var folder: FolderReader?
         private var skippedBefore = 0
+        private let imagesByReference: Bool
 
         /// Files in the folders read so far that were neither images nor their sidecars.
         public var skippedFiles: Int { skippedBefore + (folder?.skippedFiles ?? 0) }
 
-        init(inputs: [DatasetInput], fields: DatasetFields) {
+        init(inputs: [DatasetInput], fields: DatasetFields, imagesByReference: Bool) {
             self.inputs = inputs
             self.fields = fields
+            self.imagesByReference = imagesByReference
         }
 
         public mutating func next() -> DatasetItem? {
@@ -95,7 +101,7 @@ public struct Dataset: Sequence, Sendable {
                     folder = reader
                     current = AnyIterator(reader)
                 } else {
-                    current = input.reader(fields: fields)
+                    current = input.reader(fields: fields, imagesByReference: imagesByReference)
                 }
                 position += 1
             }

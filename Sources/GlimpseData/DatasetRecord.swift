@@ -1,16 +1,31 @@
 import Foundation
+import GlimpseBase
 
-/// Where a record's image is: a file on disk (manifests, folders) or bytes read out of an
-/// archive member (WebDataset shards), named for messages and for the image decoder.
+/// Where a record's image is: a file on disk (manifests, folders), bytes read out of an
+/// archive member (WebDataset shards), or a reference to a member of an uncompressed shard
+/// (the header's offset), named for messages and for the image decoder.
 public enum DatasetImage: Equatable, Sendable {
     case file(path: String)
     case memory(name: String, bytes: [UInt8])
+    case archiveMember(shard: String, offset: Int64, name: String)
 
     /// The file path, or the archive member's name.
     public var name: String {
         switch self {
         case .file(let path): return path
         case .memory(let name, _): return name
+        case .archiveMember(_, _, let name): return name
+        }
+    }
+
+    /// The bytes of an in-memory or referenced image (a referenced member is read again from
+    /// its shard, checked to be the member named, at most `limit` bytes); nil for a file.
+    public func memberBytes(limit: Int = Limits.imageFileBytes) throws -> [UInt8]? {
+        switch self {
+        case .file: return nil
+        case .memory(_, let bytes): return bytes
+        case .archiveMember(let shard, let offset, let name):
+            return try TarArchive.member(shard: shard, offset: offset, name: name, limit: limit)
         }
     }
 }

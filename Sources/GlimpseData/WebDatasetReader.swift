@@ -9,12 +9,16 @@ import GlimpseBase
 /// field. Only those members are read, each within its size bound; others are skipped unread.
 /// A broken member ends its sample as a failure; a truncated or corrupt shard ends the shard
 /// with one failure (the sample being read is in it), after the samples read before it.
+/// With `imagesByReference`, an uncompressed shard's images are not read: each record holds
+/// the member's header offset (`.archiveMember`), and `DatasetImage.memberBytes` reads it
+/// when needed. A compressed shard cannot be entered in the middle, so its images are read.
 public final class WebDatasetReader: IteratorProtocol, Sequence {
     public let path: String
     public let fields: DatasetFields
     /// The largest image member, and the largest `.txt` / `.json` member, read.
     public let imageLimit: Int
     public let textLimit: Int
+    public let imagesByReference: Bool
     private var archive: TarArchive?
     private var outputs: [DatasetItem] = []
     private var sample: Sample?
@@ -32,8 +36,9 @@ public final class WebDatasetReader: IteratorProtocol, Sequence {
     }
 
     public init(path: String, fields: DatasetFields = DatasetFields(),
-                imageLimit: Int = Limits.imageFileBytes, textLimit: Int = Limits.textFileBytes) {
+                imageLimit: Int = Limits.imageFileBytes, textLimit: Int = Limits.textFileBytes, imagesByReference: Bool = false) {
         self.path = path
+        self.imagesByReference = imagesByReference
         self.fields = fields
         self.imageLimit = imageLimit
         self.textLimit = textLimit
@@ -87,6 +92,18 @@ public final class WebDatasetReader: IteratorProtocol, Sequence {
                 || (ext == "txt" && current.text == nil) || (ext == "json" && current.json == nil)
             guard wanted, current.failure == nil else { sample = current; return }
             let isImage = Self.imageExtensions.contains(ext)
+            if isImage, imagesByReference, !archive.isCompressed, let offset = archive.headerPosition {
+                switch archive.skip(limit: imageLimit, declaredSize: size) {
+                case nil:
+                    sample = current
+                    broken(archive.failureReason)
+                    return
+                case .failure(let error)?: current.failure = "member \(name) \(error.reason)"
+                case .success?: current.image = .archiveMember(shard: path, offset: offset, name: name)
+                }
+                sample = current
+                return
+            }
             guard let result = archive.read(limit: isImage ? imageLimit : textLimit, declaredSize: size) else {
                 sample = current
                 broken(archive.failureReason)

@@ -82,5 +82,6 @@ func imageBytes(_ record: DatasetRecord) throws -> [UInt8] {
     switch record.image {
     case .file(let path): return [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
     case .memory(_, let bytes): return bytes
+    case .archiveMember: return try XCTUnwrap(try record.image.memberBytes())
     }
 }

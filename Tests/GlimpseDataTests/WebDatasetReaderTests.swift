@@ -54,6 +54,30 @@ final class WebDatasetReaderTests: XCTestCase {
         }
     }
 
+    /// By reference, an uncompressed shard's images are offsets read back on demand: the same
+    /// records and bytes as reading them, a long (pax header) name included; a gzipped
+    /// shard's are read as before; a shard rewritten since is an error naming the member.
+    func testImagesByReferenceReadBackTheSameBytes() throws {
+        let scratch = try ScratchDataset()
+        let long = String(repeating: "d", count: 120) + "/sample-long"
+        let members = try Self.members() + [(long + ".png", try Fixture.image("horse.png")), (long + ".txt", Array("long".utf8))]
+        let shard = try scratch.tar("r.tar", members)
+        let read = Array(WebDatasetReader(path: shard)), referenced = Array(WebDatasetReader(path: shard, imagesByReference: true))
+        XCTAssertEqual(referenced.map(summary), read.map(summary))
+        XCTAssertEqual(read.compactMap(\.record).count, 4)
+        for (a, b) in zip(read.compactMap(\.record), referenced.compactMap(\.record)) {
+            guard case .archiveMember(shard, _, a.image.name) = b.image else { return XCTFail("\(b.image)") }
+            XCTAssertEqual(try imageBytes(b), try imageBytes(a), a.key)
+        }
+        let gz = try scratch.tar("r.tar.gz", members, gzip: true)
+        XCTAssertEqual(Array(WebDatasetReader(path: gz, imagesByReference: true)).compactMap { $0.record?.image },
+                       read.compactMap { $0.record?.image })
+        // The shard rewritten with the first members gone: the offsets now point elsewhere.
+        let last = try XCTUnwrap(referenced.compactMap(\.record).last)
+        _ = try scratch.tar("r.tar", Array(members.dropFirst(3)))
+        XCTAssertThrowsError(try last.image.memberBytes()) { XCTAssertTrue("\($0)".contains("the shard changed"), "\($0)") }
+    }
+
     func testCaptionFieldsAreConfigurableAndTextCanBeRequired() throws {
         let scratch = try ScratchDataset()
         let shard = try scratch.tar("s.tar", [

@@ -100,6 +100,38 @@ final class CLIPFineTuningTests: XCTestCase {
                                                 resume: Checkpoint(folder: first.output)))
     }
 
+    /// A WebDataset shard trains exactly as the manifest of the same pairs, its images kept as
+    /// offsets into the shard (read per batch) rather than in memory.
+    func testAShardTrainsAsTheManifestWithItsImagesReadPerBatch() throws {
+        let folder = try scratch("shard-data")
+        let manifest = try SyntheticShapes(side: 32, seed: 4).write(0 ..< 8, to: folder)
+        let shard = folder + "/shapes.tar"
+        FileManager.default.createFile(atPath: shard, contents: nil)
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: shard))
+        let writer = try TarWriter(name: shard) { handle.write(Data($0)) }
+        for line in try String(contentsOfFile: manifest, encoding: .utf8).split(separator: "\n") {
+            let object = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: String])
+            let key = String(try XCTUnwrap(object["image"]).dropLast(4))
+            try writer.add(key + ".png", bytes: [UInt8](try Data(contentsOf: URL(fileURLWithPath: folder + "/" + (object["image"] ?? "")))))
+            try writer.add(key + ".txt", bytes: Array(try XCTUnwrap(object["text"]).utf8))
+        }
+        try writer.finish()
+        try handle.close()
+        var options = CLIPFineTuning.Options()
+        options.batchSize = 4
+        options.learningRate = 1e-3
+        let model = try Checkpoint(folder: Fixtures.path("clip-shapes-tiny"))
+        let fromManifest = try CLIPFineTuning(model: model, data: [manifest], output: try scratch("m"), options: options)
+        let fromShard = try CLIPFineTuning(model: model, data: [shard], output: try scratch("s"), options: options)
+        XCTAssertEqual(fromShard.records.count, 8)
+        XCTAssertTrue(fromShard.records.allSatisfy { if case .archiveMember = $0.image { return true } else { return false } })
+        try fromManifest.run()
+        try fromShard.run()
+        for (a, b) in zip(fromManifest.trainer.weights.parameters, fromShard.trainer.weights.parameters) {
+            XCTAssertEqual(a.tensor.scalars, b.tensor.scalars, a.name)
+        }
+    }
+
     func testOptionsThatCannotWorkAreRefused() throws {
         let folder = try scratch("refuse")
         let manifest = try SyntheticShapes(side: 32, seed: 3).write(0 ..< 4, to: folder)

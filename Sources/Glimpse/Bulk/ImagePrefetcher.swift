@@ -41,6 +41,7 @@ public struct ImagePrefetcher: Sendable {
         switch image {
         case .file(let path): return try PixelBatch.decodeFile(path)
         case .memory(let name, let bytes): return try ImageDecoder.decode(data: bytes, name: name)
+        case .archiveMember(_, _, let name): return try ImageDecoder.decode(data: image.memberBytes() ?? [], name: name)
         }
     }
 }

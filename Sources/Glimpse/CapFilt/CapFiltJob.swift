@@ -139,6 +139,7 @@ public struct CapFiltJob: BulkJob {
         switch image {
         case .file(let path): return [UInt8](try InputFile.read(path, what: "image", limit: Limits.imageFileBytes))
         case .memory(_, let bytes): return bytes
+        case .archiveMember: return try image.memberBytes() ?? []
         }
     }
 

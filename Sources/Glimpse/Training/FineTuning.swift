@@ -109,7 +109,11 @@ public final class FineTuning<Trainer: FineTunable> {
             throw GlimpseError.invalidArgument("training options: epochs ≥ 1, warm-up ≥ 0, learning rate and weight decay finite and ≥ 0, max gradient norm and save interval > 0 expected")
         }
         var records: [DatasetRecord] = [], skipped: [DatasetFailure] = []
-        for item in try Dataset(paths: data) {
+        // Images of uncompressed shards are kept as offsets and read per batch: the index holds
+        // every record of the run, not every image.
+        var dataset = try Dataset(paths: data)
+        dataset.imagesByReference = true
+        for item in dataset {
             switch item {
             case .success(let record) where record.text != nil: records.append(record)
             case .success(let record): let failure = DatasetFailure(key: record.key, source: record.source, reason: "has no caption to train on"); skipped.append(failure); onSkip(failure)
@@ -223,11 +227,7 @@ public final class FineTuning<Trainer: FineTunable> {
         var images: [RGBImage] = [], ids: [[Int]] = []
         for record in batch {
             do {
-                var image: RGBImage
-                switch record.image {
-                case .file(let path): image = try PixelBatch.decodeFile(path)
-                case .memory(let name, let bytes): image = try ImageDecoder.decode(data: bytes, name: name)
-                }
+                var image = try ImagePrefetcher.decode(record.image)
                 let tokens = try tokenize(record.text ?? "")
                 if let crop = options.randomCrop {
                     var random = SplitMix64(seed: Self.cropSeed(options.seed, step: step, key: record.key))
