@@ -31,11 +31,7 @@ public func crossEntropy(_ logits: Tensor, targets: [Int], labelSmoothing: Float
     var total = 0.0
     for (i, t) in targets.enumerated() where t != ignoreIndex {
         let row = logits.data + i * classes
-        var peak = -Double.infinity
-        for c in 0 ..< classes { peak = max(peak, Double(row[c])) }
-        var sum = 0.0
-        for c in 0 ..< classes { sum += exp(Double(row[c]) - peak) }
-        let logZ = peak + log(sum)
+        let logZ = logSumExp(row, classes)
         var loss = -(1 - eps) * (Double(row[t]) - logZ)
         if eps > 0 {
             var logSum = 0.0
@@ -91,11 +87,7 @@ public func crossEntropy(_ logits: Tensor, softTargets targets: Tensor) throws -
     var total = 0.0
     for i in 0 ..< rows {
         let row = logits.data + i * classes, q = targets.data + i * classes
-        var peak = -Double.infinity
-        for c in 0 ..< classes { peak = max(peak, Double(row[c])) }
-        var sum = 0.0
-        for c in 0 ..< classes { sum += exp(Double(row[c]) - peak) }
-        let logZ = peak + log(sum)
+        let logZ = logSumExp(row, classes)
         for c in 0 ..< classes where q[c] > 0 { total -= Double(q[c]) * (Double(row[c]) - logZ) }
         if let probabilities {
             let out = probabilities.data + i * classes
@@ -112,4 +104,13 @@ public func crossEntropy(_ logits: Tensor, softTargets targets: Tensor) throws -
         }
     }
     return result
+}
+
+/// log Σ exp(row[c]) in Double, shifted by the row's maximum so that nothing overflows.
+private func logSumExp(_ row: UnsafeMutablePointer<Float>, _ classes: Int) -> Double {
+    var peak = -Double.infinity
+    for c in 0 ..< classes { peak = max(peak, Double(row[c])) }
+    var sum = 0.0
+    for c in 0 ..< classes { sum += exp(Double(row[c]) - peak) }
+    return peak + log(sum)
 }

@@ -121,11 +121,7 @@ public func scaledByExponential(_ x: Tensor, logScale: Tensor, maximum: Float) -
             tape.record(output: y) { [unowned tape] g in
                 withExtendedLifetime(x) {
                     if let rx { tape.accumulate(rx, g, count: count, scale: factor) }
-                    if let rs, s <= maximum {
-                        var sum: Double = 0
-                        for i in 0 ..< count { sum += Double(g[i]) * Double(x.data[i]) }
-                        tape.gradient(rs)[0] += Float(sum) * factor
-                    }
+                    if let rs, s <= maximum { tape.gradient(rs)[0] += Float(dot(g, x.data, count)) * factor }
                 }
             }
         }
@@ -147,14 +143,17 @@ public func divided(_ x: Tensor, by t: Tensor) -> Tensor {
             tape.record(output: y) { [unowned tape] g in
                 withExtendedLifetime(x) {
                     if let rx { tape.accumulate(rx, g, count: count, scale: 1 / divisor) }
-                    if let rt {
-                        var sum: Double = 0
-                        for i in 0 ..< count { sum += Double(g[i]) * Double(x.data[i]) }
-                        tape.gradient(rt)[0] -= Float(sum / (Double(divisor) * Double(divisor)))
-                    }
+                    if let rt { tape.gradient(rt)[0] -= Float(dot(g, x.data, count) / (Double(divisor) * Double(divisor))) }
                 }
             }
         }
     }
     return y
+}
+
+/// Σ a[i]·b[i] in Double: the gradient of a one-element scale, summed over what it scaled.
+private func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ count: Int) -> Double {
+    var sum: Double = 0
+    for i in 0 ..< count { sum += Double(a[i]) * Double(b[i]) }
+    return sum
 }
