@@ -6,7 +6,8 @@ import GlimpseCore
 /// TrainingCheckpoint.swift). `CLIPTrainer` and `BLIPTrainer` add the model and its loss.
 ///
 /// Weight decay applies to matrices only: biases, norms, class tokens and temperatures (every
-/// parameter of fewer than two dimensions) are exempt, as in open_clip's and BLIP's training.
+/// parameter of fewer than two dimensions) are exempt, as in open_clip's training. (BLIP's own
+/// scripts decay every parameter; exempting the one-dimensional ones is the usual choice since.)
 public class ParameterTrainer {
     public let weights: TrainableWeights
     public let optimizer: AdamW
