@@ -38,10 +38,7 @@ public struct ImagePrefetcher: Sendable {
 
     /// A file through `ImageDecoder` (checked, bounded read), or an archive member's bytes.
     public static func decode(_ image: DatasetImage) throws -> RGBImage {
-        switch image {
-        case .file(let path): return try PixelBatch.decodeFile(path)
-        case .memory(let name, let bytes): return try ImageDecoder.decode(data: bytes, name: name)
-        case .archiveMember(_, _, let name): return try ImageDecoder.decode(data: image.memberBytes() ?? [], name: name)
-        }
+        guard let bytes = try image.memberBytes() else { return try PixelBatch.decodeFile(image.name) }
+        return try ImageDecoder.decode(data: bytes, name: image.name)
     }
 }

@@ -136,11 +136,8 @@ public struct CapFiltJob: BulkJob {
 
     /// A file's bytes (bounded as any image file), or an archive member's.
     static func bytes(of image: DatasetImage) throws -> [UInt8] {
-        switch image {
-        case .file(let path): return [UInt8](try InputFile.read(path, what: "image", limit: Limits.imageFileBytes))
-        case .memory(_, let bytes): return bytes
-        case .archiveMember: return try image.memberBytes() ?? []
-        }
+        if let bytes = try image.memberBytes() { return bytes }
+        return [UInt8](try InputFile.read(image.name, what: "image", limit: Limits.imageFileBytes))
     }
 
     /// Filled by the decode closures of one `prepare`, which run one after another.

@@ -109,7 +109,8 @@ extension BLIPTrainer: FineTunable {
     }
 
     /// ITC and ITM compare the pairs of a batch; the LM loss reads each pair alone.
-    public var minimumBatch: Int { if case .captioning = model { return 1 } else { return 2 } }
+    public var minimumBatch: Int { isCaptioning ? 1 : 2 }
+    private var isCaptioning: Bool { if case .captioning = model { return true } else { return false } }
     public var imageSize: Int { config.vision.imageSize }
 
     /// BLIP's image processor, and the ids each objective reads: [CLS] text [SEP] for ITC and
@@ -121,7 +122,7 @@ extension BLIPTrainer: FineTunable {
         try checkpoint.requireTokenizerFits(vocabularySize: tokenizer.vocabularySize, embeddingRows: config.text.bert.vocabularySize,
                                             table: "word_embeddings")
         let length = config.text.bert.maxPositions, start = config.text.bosTokenId
-        let captioning = minimumBatch == 1
+        let captioning = isCaptioning
         return (try BLIPImageProcessor.load(folder: checkpoint.folder), { text in
             guard !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
                 throw GlimpseError.invalidArgument("the caption is empty")
