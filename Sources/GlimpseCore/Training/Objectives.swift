@@ -81,11 +81,9 @@ public func blipContrastiveLoss(imageFeatures: Tensor, textFeatures: Tensor, tem
         }
         return q
     }
-    let constant = momentum.copy()
-    let transposedMomentum = Tensor(zeros: [n, n])
-    for i in 0 ..< n { for j in 0 ..< n { transposedMomentum.data[j * n + i] = constant.data[i * n + j] } }
+    let constant = momentum.copy()  // a copy: never a tensor the tape differentiates
     let loss = scaled(added(try crossEntropy(imageToText, softTargets: softTargets(constant)),
-                            try crossEntropy(textToImage, softTargets: softTargets(transposedMomentum))), 0.5)
+                            try crossEntropy(textToImage, softTargets: softTargets(transposed(constant)))), 0.5)
     return (loss, imageToText)
 }
 
